@@ -1,0 +1,71 @@
+"""Build each GAN's train and held-out arrays.
+
+Every split is a dict of arrays saved as one ``.npz``: ``x`` always (float32 curves/points, or
+uint8 images NHWC), plus ``y`` digit labels for MNIST and ``offset``/``mul`` for sine curves.
+Images stay uint8 here; each GAN maps them to its generator's range when training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from ganflow.data import sources, synth
+from ganflow.errors import UserError
+
+Split = dict[str, np.ndarray]
+SHIP = 8
+
+
+def _take(n: int | None, available: int, key: str) -> int:
+    if n is None:
+        return available
+    if n > available:
+        raise UserError(f"{key}: {n} exceeds the {available} images available")
+    return n
+
+
+def _mnist(gan: str, params) -> tuple[Split, Split]:
+    x_train, y_train, x_test, y_test = sources.load_mnist()
+    n_train = _take(params.n_train, len(x_train), f"prepare.{gan}.n_train")
+    n_test = _take(params.n_test, len(x_test), f"prepare.{gan}.n_test")
+    return (
+        {"x": x_train[:n_train, :, :, None], "y": y_train[:n_train]},
+        {"x": x_test[:n_test, :, :, None], "y": y_test[:n_test]},
+    )
+
+
+def _canonical_order(images: np.ndarray) -> np.ndarray:
+    """Sort images by the sha256 of their pixels, so the result does not depend on the source's
+    order (the offline mirror orders CIFAR-10 by file name, the official batches do not)."""
+    keys = [hashlib.sha256(img.tobytes()).digest() for img in images]
+    return images[np.argsort(np.array(keys, dtype=object), kind="stable")]
+
+
+def _cifar_ship(params) -> tuple[Split, Split]:
+    x_train, y_train, x_test, y_test = sources.load_cifar10()
+    ships = np.concatenate([x_train[y_train == SHIP], x_test[y_test == SHIP]])
+    ships = _canonical_order(ships)
+    if params.n_test >= len(ships):
+        raise UserError(
+            f"prepare.cifar_ship.n_test: {params.n_test} leaves no training images "
+            f"(only {len(ships)} ships)"
+        )
+    order = np.random.default_rng(params.seed).permutation(len(ships))
+    test, rest = ships[order[: params.n_test]], ships[order[params.n_test :]]
+    n_train = _take(params.n_train, len(rest), "prepare.cifar_ship.n_train")
+    return {"x": rest[:n_train]}, {"x": test}
+
+
+def prepare(gan: str, params) -> tuple[Split, Split]:
+    """The (train, held-out) arrays of ``gan`` under its validated prepare params."""
+    if gan in ("sine", "curve"):
+        make = synth.sine_curves if gan == "sine" else synth.curve_points
+        rng = np.random.default_rng(params.seed)
+        return make(rng, params.n_train), make(rng, params.n_test)
+    if gan in ("mnist_dcgan", "mnist_mlp"):
+        return _mnist(gan, params)
+    if gan == "cifar_ship":
+        return _cifar_ship(params)
+    raise UserError(f"unknown GAN '{gan}'")

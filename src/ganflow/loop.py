@@ -1,0 +1,151 @@
+"""Running pretraining and adversarial training: ``fit`` plus the pipeline's callbacks.
+
+One ``fit`` epoch is one logged interval of ``log_every`` steps, run as a single compiled call
+(``steps_per_execution``); the metric trackers reset each epoch, so each logged value is the
+mean over its interval. Callbacks log to DVCLive, draw samples from fixed latent vectors, stop
+on non-finite losses, and show progress.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import keras
+import numpy as np
+from dvclive import Live
+
+from ganflow import plots
+from ganflow.errors import UserError
+from ganflow.models import GanSpec
+from ganflow.progress import Progress
+from ganflow.training import GAN, DiscriminatorPretrainer, make_optimizer, real_batches
+
+N_FIXED = {"image": 32, "series": 8, "points": 1000}
+
+
+class TrainingDiverged(UserError):
+    """A loss became NaN or infinite."""
+
+
+def check_batch(batch_size: int, n: int, key: str) -> None:
+    if batch_size > n:
+        raise UserError(f"{key}: batch size {batch_size} exceeds the {n} training samples")
+
+
+def fixed_latents(spec: GanSpec, seed: int) -> np.ndarray:
+    """The latent vectors whose samples are drawn across training (the same at every step)."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((N_FIXED[spec.kind], spec.latent_dim)).astype(np.float32)
+
+
+def generate(spec: GanSpec, generator: keras.Model, z: np.ndarray) -> np.ndarray:
+    """Generator output for ``z`` in inference mode; images mapped to [0, 1]."""
+    out = keras.ops.convert_to_numpy(generator(z, training=False))
+    return spec.to_unit(out) if spec.kind == "image" else out
+
+
+class LiveLogger(keras.callbacks.Callback):
+    """Interval means to DVCLive at the interval's last step; stops on NaN/Inf."""
+
+    def __init__(self, live: Live, gan_name: str, steps_per_epoch: int):
+        super().__init__()
+        self.live, self.gan_name, self.per_epoch = live, gan_name, steps_per_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = (epoch + 1) * self.per_epoch
+        values = {name: float(value) for name, value in (logs or {}).items()}
+        bad = [name for name, value in values.items() if not math.isfinite(value)]
+        if bad:
+            raise TrainingDiverged(f"{self.gan_name}: non-finite {bad[0]} at step {step}")
+        self.live.step = step
+        for name, value in values.items():
+            self.live.log_metric(name, value)
+        self.live.next_step()
+
+
+class SampleWriter(keras.callbacks.Callback):
+    """Samples from fixed latents every ``every`` steps (and at the last step), as PNGs."""
+
+    def __init__(self, live: Live, spec: GanSpec, z: np.ndarray, real: np.ndarray,
+                 every: int, steps_per_epoch: int, total: int):
+        super().__init__()
+        self.live, self.spec, self.z, self.real = live, spec, z, real
+        self.every, self.per_epoch, self.total = every, steps_per_epoch, total
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = (epoch + 1) * self.per_epoch
+        if step % self.every and step != self.total:
+            return
+        generated = generate(self.spec, self.model.generator, self.z)
+        fig = plots.samples(self.spec.kind, generated, self.real, f"{self.spec.name}, step {step}")
+        self.live.log_image(f"samples/step_{step:07d}.png", fig)
+        plots.plt.close(fig)
+
+
+def pretrain_discriminator(spec: GanSpec, params, x: np.ndarray) -> tuple[keras.Model, keras.Model, dict]:
+    """Build G and D, pretrain D (real vs initial-G fakes, or vs uniform noise for ``curve``).
+
+    Returns (initial G, pretrained D, metrics): the means over pretraining, and D's accuracy
+    after pretraining on a fresh batch of real and fake samples.
+    """
+    check_batch(params.batch_size, len(x), f"pretrain.{spec.name}.batch_size")
+    generator, discriminator = spec.build_generator(), spec.build_discriminator()
+    trainer = DiscriminatorPretrainer(
+        generator, discriminator, spec.latent_dim, seed=params.seed,
+        fake_uniform=spec.kind == "points",
+    )
+    trainer.compile(make_optimizer(spec, params.lr), None, steps_per_execution=max(params.steps, 1))
+    metrics: dict[str, float] = {"steps": params.steps}
+    if params.steps:
+        data = real_batches(x, params.batch_size, params.seed, 0, params.steps)
+        progress = Progress(f"pretrain {spec.name}", params.steps, 0, params.steps)
+        history = trainer.fit(data, epochs=1, steps_per_epoch=params.steps, verbose=0, shuffle=False,
+                              callbacks=[progress])
+        metrics.update({f"{k}_mean": float(v[-1]) for k, v in history.history.items()})
+    metrics.update(discriminator_accuracy(trainer, x, params.batch_size, params.seed))
+    return generator, discriminator, metrics
+
+
+def discriminator_accuracy(trainer: DiscriminatorPretrainer, x: np.ndarray, batch: int, seed: int) -> dict:
+    """D's accuracy on a fresh batch of real samples and of the trainer's fakes."""
+    n = min(batch, len(x))
+    rng = np.random.default_rng(seed + 1)
+    real = x[rng.choice(len(x), n, replace=False)]
+    if trainer.fake_uniform:
+        fake = rng.uniform(-1, 1, real.shape).astype(np.float32)
+    else:
+        z = rng.standard_normal((n, trainer.latent_dim)).astype(np.float32)
+        fake = trainer.generator(z, training=False)
+    p_real = keras.ops.convert_to_numpy(trainer.discriminator(real, training=False))[:, -1]
+    p_fake = keras.ops.convert_to_numpy(trainer.discriminator(fake, training=False))[:, -1]
+    return {"d_acc_real": float(np.mean(p_real > 0.5)), "d_acc_fake": float(np.mean(p_fake <= 0.5))}
+
+
+def train_adversarial(spec: GanSpec, lr: float, params, generator: keras.Model,
+                      discriminator: keras.Model, x: np.ndarray, live_dir: str) -> GAN:
+    """Adversarial training of ``generator`` against ``discriminator`` on real data ``x``
+    (already in the model's range), logging to DVCLive in ``live_dir``."""
+    check_batch(params.batch_size, len(x), f"train.{spec.name}.batch_size")
+    gan = GAN(generator, discriminator, spec.latent_dim, seed=params.seed,
+              label_smoothing=params.label_smoothing, label_noise=params.label_noise)
+    gan.compile(
+        d_optimizer=make_optimizer(spec, lr * params.lr_scale.d),
+        g_optimizer=make_optimizer(spec, lr * params.lr_scale.g),
+        steps_per_execution=params.log_every,
+        jit_compile=params.jit_compile,
+    )
+    data = real_batches(x, params.batch_size, params.seed, 0, params.steps)
+    real_for_plots = x[: N_FIXED[spec.kind]] if spec.kind != "image" else None
+    with Live(live_dir, dvcyaml=None, save_dvc_exp=False, report=None) as live:
+        callbacks = [
+            LiveLogger(live, spec.name, params.log_every),
+            SampleWriter(live, spec, fixed_latents(spec, params.seed), real_for_plots,
+                         params.sample_every, params.log_every, params.steps),
+            Progress(f"train {spec.name}", params.steps, 0, params.log_every),
+        ]
+        t0 = time.perf_counter()
+        gan.fit(data, epochs=params.steps // params.log_every, steps_per_epoch=params.log_every,
+                verbose=0, shuffle=False, callbacks=callbacks)
+        gan.wall_time_s = time.perf_counter() - t0
+    return gan

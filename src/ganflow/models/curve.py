@@ -1,0 +1,46 @@
+"""`curve`: 2-D GAN on points (x, f(x)), f(x) = x²·sin(3x)/(x²+2), x ~ U[-1, 1].
+
+D: Dense(100, relu, he_uniform) → Dense(1, sigmoid)
+G: latent 5 → Dense(50, relu, he_uniform) → Dense(2, linear)
+"""
+
+import keras
+from keras import layers
+
+from ganflow.models.spec import GanSpec
+
+LATENT_DIM = 5
+
+
+def build_generator() -> keras.Model:
+    return keras.Sequential(
+        [
+            keras.Input((LATENT_DIM,)),
+            layers.Dense(50, activation="relu", kernel_initializer="he_uniform"),
+            layers.Dense(2, activation="linear"),
+        ],
+        name="curve_generator",
+    )
+
+
+def build_discriminator() -> keras.Model:
+    return keras.Sequential(
+        [
+            keras.Input((2,)),
+            layers.Dense(100, activation="relu", kernel_initializer="he_uniform"),
+            layers.Dense(1, activation="sigmoid"),
+        ],
+        name="curve_discriminator",
+    )
+
+
+SPEC = GanSpec(
+    name="curve",
+    kind="points",
+    latent_dim=LATENT_DIM,
+    build_generator=build_generator,
+    build_discriminator=build_discriminator,
+    d_output="sigmoid",
+    data_range=(-1.0, 1.0),
+    optimizer="adam",
+)

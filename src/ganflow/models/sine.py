@@ -1,0 +1,52 @@
+"""`sine`: 1-D GAN on sine curves sin(offset + x*mul)/2 + 0.5 sampled at x = 0, 0.1, ..., 4.9.
+
+G: latent 10 → Dense(200, tanh) → Dense(50, tanh)                      12,250 params
+D: Reshape(50, 1) → Conv1D(50, 5, relu) → Dropout(0.25) → Flatten
+   → Dense(50) → Dense(2, softmax)                                      115,452 params
+"""
+
+import keras
+from keras import layers
+
+from ganflow.models.spec import GanSpec
+
+LATENT_DIM = 10
+SERIES_LEN = 50
+
+
+def build_generator() -> keras.Model:
+    return keras.Sequential(
+        [
+            keras.Input((LATENT_DIM,)),
+            layers.Dense(200, activation="tanh"),
+            layers.Dense(SERIES_LEN, activation="tanh"),
+        ],
+        name="sine_generator",
+    )
+
+
+def build_discriminator() -> keras.Model:
+    return keras.Sequential(
+        [
+            keras.Input((SERIES_LEN,)),
+            layers.Reshape((SERIES_LEN, 1)),
+            layers.Conv1D(50, 5, activation="relu"),
+            layers.Dropout(0.25),
+            layers.Flatten(),
+            layers.Dense(50),
+            layers.Dense(2, activation="softmax"),
+        ],
+        name="sine_discriminator",
+    )
+
+
+SPEC = GanSpec(
+    name="sine",
+    kind="series",
+    latent_dim=LATENT_DIM,
+    build_generator=build_generator,
+    build_discriminator=build_discriminator,
+    d_output="softmax2",
+    data_range=(-1.0, 1.0),
+    optimizer="adam",
+)

@@ -1,0 +1,38 @@
+"""What every GAN module declares: :class:`GanSpec`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class GanSpec:
+    name: str
+    kind: Literal["series", "points", "image"]
+    latent_dim: int
+    build_generator: Callable[[], object]
+    build_discriminator: Callable[[], object]
+    # "sigmoid": D outputs p(real) of shape (N, 1); "softmax2": D outputs (p(fake), p(real)).
+    d_output: Literal["sigmoid", "softmax2"]
+    # The range of the generator's output; real data are mapped into it by ``to_model``.
+    data_range: tuple[float, float]
+    # The tutorial's optimizer family; learning rates come from params.
+    optimizer: Literal["adam", "rmsprop"]
+    adam_beta_1: float = 0.9
+    clipvalue: float | None = None
+
+    def to_model(self, x: np.ndarray) -> np.ndarray:
+        """Stored data (uint8 images in [0, 255], float curves) → float32 in ``data_range``."""
+        if self.kind != "image":
+            return np.asarray(x, dtype=np.float32)
+        lo, hi = self.data_range
+        return (x.astype(np.float32) / 255.0 * (hi - lo) + lo).astype(np.float32)
+
+    def to_unit(self, x: np.ndarray) -> np.ndarray:
+        """Model-range images → float32 in [0, 1] for display and metrics."""
+        lo, hi = self.data_range
+        return np.clip((np.asarray(x, dtype=np.float32) - lo) / (hi - lo), 0.0, 1.0)

@@ -1,0 +1,221 @@
+"""Typed, validated params: each stage reads exactly the keys dvc.yaml declares for it.
+
+params.yaml has one section per stage (``prepare``, ``pretrain``, ``train``, ``evaluate``);
+inside each, one block per GAN, plus shared keys (only ``train.lr``). A stage for GAN ``g``
+reads ``<stage>.<g>`` and the stage's shared keys, nothing else: see :func:`declared_params`,
+which the test suite checks against dvc.yaml.
+
+Values are validated with pydantic. Floats also accept numeric strings, because ``dvc exp run
+-S train.lr=1e-05`` writes ``1e-05`` and PyYAML reads that back as a string. Integers and
+booleans are strict. Any problem raises :class:`~ganflow.errors.UserError` with one line that
+names the file and the key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import model_validator
+from pydantic import ValidationError
+
+from ganflow import GAN_NAMES
+from ganflow.errors import UserError
+
+
+def _to_float(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("expected a number, got a boolean")
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError(f"expected a number, got {value!r}") from None
+    return value
+
+
+Float = Annotated[float, BeforeValidator(_to_float)]
+Seed = Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
+Count = Annotated[StrictInt, Field(gt=0)]
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- prepare -------------------------------------------------------------------------------
+
+
+class PrepareSynthetic(_Params):
+    """Synthetic 1-D data (sine curves, curve points), generated from ``seed``."""
+
+    seed: Seed
+    n_train: Count
+    n_test: Count
+
+
+class PrepareImages(_Params):
+    """A real image dataset; ``null`` sizes keep the whole split (smaller values for CI)."""
+
+    n_train: Count | None = None
+    n_test: Count | None = None
+
+
+class PrepareShips(_Params):
+    """CIFAR-10 ships: train+test pooled (6,000), ``n_test`` of them held out by ``seed``."""
+
+    seed: Seed
+    n_test: Count
+    n_train: Count | None = None
+
+
+# --- pretrain / train / evaluate -----------------------------------------------------------
+
+
+class PretrainParams(_Params):
+    seed: Seed
+    steps: Annotated[StrictInt, Field(ge=0)]
+    batch_size: Count
+    lr: Annotated[Float, Field(gt=0, le=1)]
+
+
+class LrScale(_Params):
+    """Per-GAN multipliers of the shared ``train.lr`` for the two optimizers."""
+
+    g: Annotated[Float, Field(gt=0, le=1000)] = 1.0
+    d: Annotated[Float, Field(gt=0, le=1000)] = 1.0
+
+
+class TrainGanParams(_Params):
+    seed: Seed
+    steps: Count
+    batch_size: Count
+    lr_scale: LrScale = LrScale()
+    # One-sided label smoothing: D's target for real samples is 1 - label_smoothing.
+    label_smoothing: Annotated[Float, Field(ge=0, lt=0.5)] = 0.0
+    # Uniform noise in [0, label_noise) added to D's targets (the CIFAR tutorial's trick).
+    label_noise: Annotated[Float, Field(ge=0, lt=0.5)] = 0.0
+    # Steps per compiled call; losses are logged as the mean over each such interval.
+    log_every: Count
+    # Sample grids / curve plots from fixed latents every this many steps (rounded up
+    # to a multiple of log_every).
+    sample_every: Count
+    jit_compile: StrictBool = False
+
+    @model_validator(mode="after")
+    def _intervals(self):
+        for key in ("steps", "sample_every"):
+            if getattr(self, key) % self.log_every:
+                raise ValueError(f"{key} ({getattr(self, key)}) must be a multiple of log_every ({self.log_every})")
+        return self
+
+
+class TrainParams(_Params):
+    lr: Annotated[Float, Field(gt=0, le=1)]
+    gan: TrainGanParams
+
+
+class EvaluateParams(_Params):
+    seed: Seed
+    n_samples: Count
+
+
+_PREPARE = {
+    "sine": PrepareSynthetic,
+    "curve": PrepareSynthetic,
+    "mnist_dcgan": PrepareImages,
+    "mnist_mlp": PrepareImages,
+    "cifar_ship": PrepareShips,
+}
+_SHARED_KEYS = {"prepare": (), "pretrain": (), "train": ("lr",), "evaluate": ()}
+STAGES = tuple(_SHARED_KEYS)
+
+P = TypeVar("P", bound=BaseModel)
+
+
+def declared_params(stage: str, gan: str) -> list[str]:
+    """The params keys that ``stage`` for ``gan`` reads (and dvc.yaml must declare)."""
+    return [f"{stage}.{key}" for key in _SHARED_KEYS[stage]] + [f"{stage}.{gan}"]
+
+
+def read_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read params file ({exc.strerror})") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise UserError(f"{path}: invalid YAML{line}") from None
+    if not isinstance(doc, dict):
+        raise UserError(f"{path}: expected a mapping of stage sections at the top level")
+    return doc
+
+
+def _section(doc: dict, path: Path, stage: str, gan: str) -> dict:
+    if gan not in GAN_NAMES:
+        raise UserError(f"unknown GAN '{gan}' (expected one of: {', '.join(GAN_NAMES)})")
+    section = doc.get(stage)
+    if not isinstance(section, dict):
+        raise UserError(f"{path}: missing or non-mapping section '{stage}'")
+    allowed = set(GAN_NAMES) | set(_SHARED_KEYS[stage])
+    unknown = sorted(str(k) for k in section if k not in allowed)
+    if unknown:
+        raise UserError(
+            f"{path}: unknown key '{stage}.{unknown[0]}' "
+            f"(allowed: {', '.join(sorted(allowed))})"
+        )
+    for key in _SHARED_KEYS[stage]:
+        if key not in section:
+            raise UserError(f"{path}: missing key '{stage}.{key}'")
+    if not isinstance(section.get(gan), dict):
+        raise UserError(f"{path}: missing or non-mapping block '{stage}.{gan}'")
+    return section
+
+
+def _validate(model: type[P], data: dict, path: Path, prefix: str, gan_field: str = "") -> P:
+    """Validate ``data``; on failure, one line naming ``<prefix>.<key>`` of the first error.
+
+    ``gan_field`` names a field of ``model`` that holds the GAN's own block, so that its errors
+    read as ``train.sine.steps`` rather than ``train.gan.steps``.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(part) for part in err["loc"]]
+        if gan_field and loc and loc[0] == gan_field:
+            loc = loc[1:]
+        elif gan_field:
+            prefix = prefix.rsplit(".", 1)[0]
+        key = ".".join([prefix, *loc])
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        else:
+            msg = err["msg"]
+            if "input" in err and not isinstance(err["input"], dict):
+                msg += f" (got {err['input']!r})"
+        raise UserError(f"{path}: {key}: {msg}") from None
+
+
+_MODELS = {"pretrain": PretrainParams, "evaluate": EvaluateParams}
+
+
+def load_params(path: str | Path, stage: str, gan: str) -> Any:
+    """Validated params of ``stage`` for ``gan``, read from ``path``."""
+    path = Path(path)
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}")
+    doc = read_yaml(path)
+    section = _section(doc, path, stage, gan)
+    prefix = f"{stage}.{gan}"
+    if stage == "train":
+        data = {"lr": section["lr"], "gan": section[gan]}
+        return _validate(TrainParams, data, path, prefix, gan_field="gan")
+    model = _PREPARE[gan] if stage == "prepare" else _MODELS[stage]
+    return _validate(model, section[gan], path, prefix)

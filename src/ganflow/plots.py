@@ -1,0 +1,104 @@
+"""Figures people look at: training curves, image grids, curve overlays (matplotlib, Agg).
+
+Every function returns a ``matplotlib.figure.Figure``; :func:`save` writes it as PNG and closes
+it. PNGs from the Agg backend carry no timestamp, so reruns give identical files.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from ganflow.data.synth import SINE_X, curve_fn  # noqa: E402
+
+
+def save(fig: Figure, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def losses(history: pd.DataFrame, title: str) -> Figure:
+    """D and G loss against step (``history`` has columns step, d_loss, g_loss)."""
+    fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+    ax.plot(history["step"], history["d_loss"], label="D loss")
+    ax.plot(history["step"], history["g_loss"], label="G loss")
+    ax.set(title=title, xlabel="step", ylabel="binary cross-entropy")
+    if (history[["d_loss", "g_loss"]] > 0).all().all():
+        ax.set_yscale("log")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def accuracy(history: pd.DataFrame, title: str) -> Figure:
+    """D accuracy on real and on fake samples against step."""
+    fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+    ax.plot(history["step"], history["d_acc_real"], label="D accuracy, real")
+    ax.plot(history["step"], history["d_acc_fake"], label="D accuracy, fake")
+    ax.set(title=title, xlabel="step", ylabel="accuracy", ylim=(-0.02, 1.02))
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def image_grid(images: np.ndarray, title: str, ncols: int = 8) -> Figure:
+    """A grid of images given in [0, 1], NHWC with 1 or 3 channels."""
+    n = len(images)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols, nrows + 0.4), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, img in zip(axes.flat, images):
+        if img.shape[-1] == 1:
+            ax.imshow(img[..., 0], cmap="gray", vmin=0, vmax=1)
+        else:
+            ax.imshow(np.clip(img, 0, 1))
+    fig.suptitle(title)
+    fig.subplots_adjust(wspace=0.05, hspace=0.05, left=0.01, right=0.99, bottom=0.01)
+    return fig
+
+
+def sine_overlay(generated: np.ndarray, real: np.ndarray, title: str, n: int = 8) -> Figure:
+    """Generated curves (solid) over real curves (faint) at the 50 sample points."""
+    fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+    for curve in real[:n]:
+        ax.plot(SINE_X, curve, color="0.75", lw=1)
+    for curve in generated[:n]:
+        ax.plot(SINE_X, curve, lw=1.5)
+    ax.plot([], [], color="0.75", label="real")
+    ax.plot([], [], color="C0", label="generated")
+    ax.set(title=title, xlabel="x", ylabel="y")
+    ax.legend(loc="upper right")
+    return fig
+
+
+def curve_scatter(generated: np.ndarray, real: np.ndarray, title: str) -> Figure:
+    """Generated points against real points and the true curve f(x)."""
+    fig, ax = plt.subplots(figsize=(6, 4.5), layout="constrained")
+    ax.scatter(real[:, 0], real[:, 1], s=4, color="0.7", label="real")
+    ax.scatter(generated[:, 0], generated[:, 1], s=4, color="C3", label="generated")
+    x = np.linspace(-1, 1, 200)
+    ax.plot(x, curve_fn(x), color="k", lw=1, label="f(x)")
+    ax.set(title=title, xlabel="x", ylabel="y")
+    ax.legend(loc="upper left")
+    return fig
+
+
+def samples(kind: str, generated: np.ndarray, real: np.ndarray | None, title: str) -> Figure:
+    """The right sample figure for a GAN's kind: image grid, sine overlay or curve scatter."""
+    if kind == "image":
+        return image_grid(generated, title)
+    if kind == "series":
+        return sine_overlay(generated, real, title)
+    return curve_scatter(generated, real, title)

@@ -1,0 +1,175 @@
+"""The GAN object and its fused train step.
+
+:class:`GAN` follows keras.io's "DCGAN overriding train_step": one small ``keras.Model`` that
+holds G and D, and one :meth:`GAN.train_step` that does both updates with ``GradientTape``
+inside the ``tf.function`` Keras compiles for ``fit``. G's update applies gradients to G's
+trainable variables only; D's update to D's only.
+
+Input is a dataset of ``(step, real_batch)`` (see :func:`real_batches`). Every random draw in a
+step (real-batch indices, latent vectors, label noise) is a stateless function of
+``(seed, step)``, so a run is bitwise reproducible on CPU and can resume at any step. Dropout
+uses Keras's own seeded generators, whose state lives in D's variables.
+
+:class:`DiscriminatorPretrainer` reuses the same D update against a fixed fake source: the
+initial generator, or uniform noise (the ``curve`` tutorial).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ganflow.models import GanSpec
+
+
+def make_optimizer(spec: GanSpec, lr: float) -> keras.optimizers.Optimizer:
+    """The tutorial's optimizer family for ``spec`` at learning rate ``lr``."""
+    if spec.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=lr, clipvalue=spec.clipvalue)
+    return keras.optimizers.Adam(learning_rate=lr, beta_1=spec.adam_beta_1, clipvalue=spec.clipvalue)
+
+
+def real_batches(
+    x: np.ndarray, batch_size: int, seed: int, start: int, stop: int
+) -> tf.data.Dataset:
+    """``(step, batch)`` for steps ``start..stop-1``; batch indices drawn with replacement
+    from a stateless RNG keyed by ``(seed, step)``, so any step's batch can be recomputed."""
+    data = tf.constant(x)
+    n = len(x)
+
+    def sample(step: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        key = tf.random.experimental.stateless_fold_in(tf.constant([seed, 1], tf.int64), step)
+        idx = tf.random.stateless_uniform([batch_size], key, maxval=n, dtype=tf.int64)
+        return step, tf.gather(data, idx)
+
+    steps = tf.data.Dataset.range(start, stop)
+    return steps.map(sample, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def _p_real(d_out: tf.Tensor) -> tf.Tensor:
+    """D's probability that each sample is real: the sigmoid unit, or the second softmax unit."""
+    return d_out[:, -1]
+
+
+class GAN(keras.Model):
+    """Generator + discriminator + the fused adversarial step."""
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        latent_dim: int,
+        *,
+        seed: int,
+        label_smoothing: float = 0.0,
+        label_noise: float = 0.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = latent_dim
+        self.seed = seed
+        self.label_smoothing = label_smoothing
+        self.label_noise = label_noise
+        self.trace_count = 0  # Python side effect: grows only when train_step is traced
+        self.trackers = {
+            name: keras.metrics.Mean(name=name)
+            for name in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
+        }
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, z, training=False):
+        return self.generator(z, training=training)
+
+    # --- pieces of the step ----------------------------------------------------------------
+
+    def _keys(self, step: tf.Tensor, n: int) -> tf.Tensor:
+        key = tf.random.experimental.stateless_fold_in(tf.constant([self.seed, 2], tf.int64), step)
+        return tf.random.experimental.stateless_split(key, n)
+
+    def _latents(self, batch: tf.Tensor, key: tf.Tensor) -> tf.Tensor:
+        return tf.random.stateless_normal(tf.stack([batch, self.latent_dim]), key)
+
+    def _targets(self, value: float, batch: tf.Tensor, key: tf.Tensor) -> tf.Tensor:
+        target = tf.fill([batch], value)
+        if self.label_noise:
+            target += self.label_noise * tf.random.stateless_uniform([batch], key)
+        return target
+
+    def discriminator_update(self, real, fake, key):
+        """One D step on ``real`` (target 1 - smoothing) and ``fake`` (target 0); D's variables only."""
+        n_real, n_fake = tf.shape(real)[0], tf.shape(fake)[0]
+        k_real, k_fake = tf.unstack(tf.random.experimental.stateless_split(key, 2))
+        targets = tf.concat(
+            [
+                self._targets(1.0 - self.label_smoothing, n_real, k_real),
+                self._targets(0.0, n_fake, k_fake),
+            ],
+            axis=0,
+        )
+        inputs = tf.concat([real, tf.cast(fake, real.dtype)], axis=0)
+        with tf.GradientTape() as tape:
+            p_real = _p_real(self.discriminator(inputs, training=True))
+            loss = tf.reduce_mean(keras.ops.binary_crossentropy(targets, p_real))
+        variables = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        correct = tf.cast(p_real > 0.5, tf.float32)
+        return loss, tf.reduce_mean(correct[:n_real]), 1.0 - tf.reduce_mean(correct[n_real:])
+
+    def generator_update(self, batch, key):
+        """One G step: make D call G's samples real; G's variables only."""
+        z = self._latents(batch, key)
+        with tf.GradientTape() as tape:
+            p_real = _p_real(self.discriminator(self.generator(z, training=True), training=True))
+            loss = tf.reduce_mean(keras.ops.binary_crossentropy(tf.ones_like(p_real), p_real))
+        variables = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    # --- the fused step --------------------------------------------------------------------
+
+    def train_step(self, data):
+        self.trace_count += 1
+        step, real = data
+        batch = tf.shape(real)[0]
+        k_z, k_d, k_g = tf.unstack(self._keys(step, 3))
+        fake = self.generator(self._latents(batch, k_z), training=True)
+        d_loss, acc_real, acc_fake = self.discriminator_update(real, fake, k_d)
+        g_loss = self.generator_update(batch, k_g)
+        values = {"d_loss": d_loss, "g_loss": g_loss, "d_acc_real": acc_real, "d_acc_fake": acc_fake}
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+class DiscriminatorPretrainer(GAN):
+    """D-only steps against a fixed fake source: the (untrained) generator, or uniform noise
+    in the real data's shape when ``fake_uniform`` is set (the ``curve`` tutorial)."""
+
+    def __init__(self, *args, fake_uniform: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fake_uniform = fake_uniform
+
+    def train_step(self, data):
+        self.trace_count += 1
+        step, real = data
+        batch = tf.shape(real)[0]
+        k_z, k_d = tf.unstack(self._keys(step, 2))
+        if self.fake_uniform:
+            fake = tf.random.stateless_uniform(tf.shape(real), k_z, minval=-1.0, maxval=1.0)
+        else:
+            fake = self.generator(self._latents(batch, k_z), training=False)
+        d_loss, acc_real, acc_fake = self.discriminator_update(real, fake, k_d)
+        for name, value in (("d_loss", d_loss), ("d_acc_real", acc_real), ("d_acc_fake", acc_fake)):
+            self.trackers[name].update_state(value)
+        return {name: self.trackers[name].result() for name in ("d_loss", "d_acc_real", "d_acc_fake")}

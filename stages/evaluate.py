@@ -1,0 +1,46 @@
+"""Stage evaluate: discriminator accuracy, quality metrics beside their real-data floor,
+training curves and samples for one GAN.
+
+Writes METRICS (metrics.json) and PLOTS/{losses,accuracy,samples}.png.
+"""
+
+from pathlib import Path
+
+from ganflow import runtime
+from ganflow.cli import stage_parser, write_json
+from ganflow.errors import run_cli
+from ganflow.params import load_params
+
+
+def main() -> None:
+    parser = stage_parser(__doc__)
+    parser.add_argument("--data", required=True, type=Path, help="data directory from prepare")
+    parser.add_argument("--models", required=True, type=Path, help="model directory from train")
+    parser.add_argument("--live", required=True, type=Path, help="DVCLive directory from train")
+    parser.add_argument("--metrics", required=True, type=Path, help="metrics.json to write")
+    parser.add_argument("--plots", required=True, type=Path, help="directory for PNG plots")
+    args = parser.parse_args()
+    params = load_params(args.params, "evaluate", args.gan)
+
+    from ganflow import evaluation, plots
+    from ganflow.data.io import load_npz
+    from ganflow.modelio import load_model
+    from ganflow.models import get_spec
+
+    spec = get_spec(args.gan)
+    train_x = spec.to_model(load_npz(args.data / "train.npz")["x"])
+    test_x = spec.to_model(load_npz(args.data / "test.npz")["x"])
+    history = evaluation.load_history(args.live)
+    runtime.setup(params.seed)
+    generator = load_model(args.models / "generator.keras")
+    discriminator = load_model(args.models / "discriminator.keras")
+    metrics, generated = evaluation.evaluate(spec, params, generator, discriminator, train_x, test_x)
+    for name, fig in evaluation.figures(spec, history, generated, test_x).items():
+        plots.save(fig, args.plots / name)
+    write_json(args.metrics, metrics)
+    print(f"evaluate {args.gan}: wrote {args.metrics} and {args.plots}/: "
+          f"D accuracy held-out real {metrics['d_acc_real_heldout']:.3f}, fake {metrics['d_acc_fake']:.3f}")
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,45 @@
+"""Stage train: adversarial training of one GAN with the fused train step.
+
+Starts from pretrain's initial generator and pretrained discriminator; uses the GPU when
+TensorFlow sees one. Writes OUT/generator.keras, OUT/discriminator.keras, and DVCLive logs
+(per-interval d_loss, g_loss, d_acc_real, d_acc_fake; sample images) under LIVE.
+"""
+
+from pathlib import Path
+
+from ganflow import runtime
+from ganflow.cli import stage_parser
+from ganflow.errors import run_cli
+from ganflow.params import load_params
+
+
+def main() -> None:
+    parser = stage_parser(__doc__)
+    parser.add_argument("--data", required=True, type=Path, help="train.npz from prepare")
+    parser.add_argument("--init", required=True, type=Path, help="model directory from pretrain")
+    parser.add_argument("--out", required=True, type=Path, help="model directory to write")
+    parser.add_argument("--live", required=True, type=Path, help="DVCLive directory to write")
+    args = parser.parse_args()
+    params = load_params(args.params, "train", args.gan)
+
+    from ganflow.data.io import load_npz
+    from ganflow.loop import train_adversarial
+    from ganflow.modelio import load_model, save_model
+    from ganflow.models import get_spec
+
+    spec = get_spec(args.gan)
+    x = spec.to_model(load_npz(args.data)["x"])
+    print(f"train {args.gan}: {runtime.setup(params.gan.seed)}")
+    generator = load_model(args.init / "generator.keras")
+    discriminator = load_model(args.init / "discriminator.keras")
+    gan = train_adversarial(spec, params.lr, params.gan, generator, discriminator, x, str(args.live))
+    save_model(gan.generator, args.out / "generator.keras")
+    save_model(gan.discriminator, args.out / "discriminator.keras")
+    steps = params.gan.steps
+    print(f"train {args.gan}: {steps} steps in {gan.wall_time_s:.1f}s "
+          f"({steps / gan.wall_time_s:.1f} steps/s); wrote {args.out}/{{generator,discriminator}}.keras "
+          f"and {args.live}")
+
+
+if __name__ == "__main__":
+    run_cli(main)
