@@ -1,0 +1,62 @@
+"""The five architectures: parameter counts equal the tutorials', shapes and output ranges."""
+
+import numpy as np
+import pytest
+
+from ganflow import GAN_NAMES
+from ganflow.errors import UserError
+from ganflow.models import get_spec
+
+# (generator, discriminator) parameter counts from the tutorials; None where the issue gives none.
+EXPECTED_PARAMS = {
+    "sine": (12_250, 115_452),
+    "curve": (402, 401),
+    "mnist_dcgan": (2_394_241, 4_311_553),
+    "mnist_mlp": (None, 533_505),
+    "cifar_ship": (9_410_307, 790_913),
+}
+SAMPLE_SHAPES = {
+    "sine": (50,),
+    "curve": (2,),
+    "mnist_dcgan": (28, 28, 1),
+    "mnist_mlp": (28, 28, 1),
+    "cifar_ship": (32, 32, 3),
+}
+
+
+@pytest.mark.parametrize("name", GAN_NAMES)
+def test_parameter_counts_match_the_tutorials(name):
+    spec = get_spec(name)
+    g_params, d_params = EXPECTED_PARAMS[name]
+    if g_params is not None:
+        assert spec.build_generator().count_params() == g_params
+    assert spec.build_discriminator().count_params() == d_params
+
+
+@pytest.mark.parametrize("name", GAN_NAMES)
+def test_generator_output_feeds_discriminator(name):
+    spec = get_spec(name)
+    g, d = spec.build_generator(), spec.build_discriminator()
+    z = np.random.default_rng(0).standard_normal((3, spec.latent_dim)).astype("float32")
+    fake = np.asarray(g(z, training=False))
+    assert fake.shape == (3, *SAMPLE_SHAPES[name])
+    if name != "curve":  # the curve generator's output is linear
+        lo, hi = spec.data_range
+        assert fake.min() >= lo and fake.max() <= hi
+    p = np.asarray(d(fake, training=False))
+    assert p.shape == ((3, 2) if spec.d_output == "softmax2" else (3, 1))
+    assert np.all((p >= 0) & (p <= 1))
+
+
+def test_image_scaling_round_trips():
+    for name in ("mnist_dcgan", "mnist_mlp", "cifar_ship"):
+        spec = get_spec(name)
+        x = np.array([[0, 128, 255]], dtype=np.uint8)
+        scaled = spec.to_model(x)
+        assert scaled.min() == spec.data_range[0] and scaled.max() == spec.data_range[1]
+        np.testing.assert_allclose(spec.to_unit(scaled) * 255, x, atol=1e-3)
+
+
+def test_unknown_gan_is_a_user_error():
+    with pytest.raises(UserError, match="unknown GAN 'mnist'"):
+        get_spec("mnist")

@@ -1,0 +1,138 @@
+"""Params: typed validation with one-line errors, and the keys each stage declares in dvc.yaml."""
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ganflow import GAN_NAMES
+from ganflow.errors import UserError
+from ganflow.params import STAGES, declared_params, load_params
+
+REPO = Path(__file__).resolve().parents[1]
+BASE = yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def write(tmp_path, doc) -> Path:
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def edited(**changes):
+    """A copy of params.yaml with dotted keys set (value ...) or deleted (value Ellipsis)."""
+    doc = copy.deepcopy(BASE)
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split("__")
+        node = doc
+        for part in parents:
+            node = node[part]
+        if value is ...:
+            del node[leaf]
+        else:
+            node[leaf] = value
+    return doc
+
+
+@pytest.mark.parametrize("path", ["params.yaml", "params.ci.yaml"])
+def test_committed_params_files_are_valid(path):
+    for stage in STAGES:
+        for gan in GAN_NAMES:
+            load_params(REPO / path, stage, gan)
+
+
+def test_ci_params_have_the_same_keys_as_full_params():
+    ci = yaml.safe_load((REPO / "params.ci.yaml").read_text())
+
+    def keys(node, prefix=""):
+        if not isinstance(node, dict):
+            return {prefix}
+        return set().union(*(keys(v, f"{prefix}.{k}") for k, v in node.items()))
+
+    assert keys(ci) == keys(BASE)
+
+
+def test_typed_values():
+    p = load_params(REPO / "params.yaml", "train", "cifar_ship")
+    assert p.lr == 0.0002 and p.gan.lr_scale.d == 4.0 and p.gan.label_noise == 0.05
+    assert isinstance(p.gan.steps, int)
+
+
+def test_float_written_as_string_by_dvc_is_parsed(tmp_path):
+    # `dvc exp run -S train.lr=1e-05` writes 1e-05, which PyYAML reads as the string "1e-05"
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(BASE).replace("lr: 0.0002", "lr: 1e-05"))
+    assert yaml.safe_load(path.read_text())["train"]["lr"] == "1e-05"
+    assert load_params(path, "train", "sine").lr == 1e-05
+
+
+BAD = [
+    ("train", "sine", {"train__sine__steps": "many"}, r"train\.sine\.steps: .*integer"),
+    ("train", "sine", {"train__sine__steps": 1.5}, r"train\.sine\.steps"),
+    ("train", "sine", {"train__sine__steps": True}, r"train\.sine\.steps"),
+    ("train", "sine", {"train__sine__steps": -10}, r"train\.sine\.steps: .*greater than 0"),
+    ("train", "sine", {"train__sine__steps": 505}, r"train\.sine: .*multiple of log_every"),
+    ("train", "sine", {"train__lr": 0}, r"train\.lr: .*greater than 0"),
+    ("train", "sine", {"train__lr": "fast"}, r"train\.lr: .*expected a number"),
+    ("train", "sine", {"train__lr": ...}, r"missing key 'train\.lr'"),
+    ("train", "sine", {"train__sine__label_noise": 0.7}, r"train\.sine\.label_noise"),
+    ("train", "sine", {"train__sine__lr_scale": {"g": 1, "dd": 2}}, r"train\.sine\.lr_scale\.dd: unknown key"),
+    ("train", "sine", {"train__sine__stpes": 3}, r"train\.sine\.stpes: unknown key"),
+    ("train", "sine", {"train__sinus": {}}, r"unknown key 'train\.sinus'"),
+    ("train", "sine", {"train__sine": ...}, r"'train\.sine'"),
+    ("train", "sine", {"train__sine__jit_compile": "yes"}, r"train\.sine\.jit_compile"),
+    ("prepare", "sine", {"prepare__sine__seed": -1}, r"prepare\.sine\.seed"),
+    ("prepare", "cifar_ship", {"prepare__cifar_ship__n_test": 0}, r"prepare\.cifar_ship\.n_test"),
+    ("prepare", "mnist_mlp", {"prepare__mnist_mlp__n_train": "all"}, r"prepare\.mnist_mlp\.n_train"),
+    ("pretrain", "curve", {"pretrain__curve__batch_size": 0}, r"pretrain\.curve\.batch_size"),
+    ("pretrain", "curve", {"pretrain__curve__lr": 2}, r"pretrain\.curve\.lr"),
+    ("evaluate", "mnist_dcgan", {"evaluate__mnist_dcgan__n_samples": None}, r"evaluate\.mnist_dcgan\.n_samples"),
+    ("evaluate", "sine", {"evaluate": ...}, r"section 'evaluate'"),
+]
+
+
+@pytest.mark.parametrize("stage,gan,changes,pattern", BAD)
+def test_bad_params_give_one_line_errors_naming_the_key(tmp_path, stage, gan, changes, pattern):
+    path = write(tmp_path, edited(**changes))
+    with pytest.raises(UserError) as err:
+        load_params(path, stage, gan)
+    message = str(err.value)
+    assert "\n" not in message
+    assert re.search(pattern, message), message
+
+
+def test_unknown_gan(tmp_path):
+    with pytest.raises(UserError, match="unknown GAN 'gan9'"):
+        load_params(REPO / "params.yaml", "train", "gan9")
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(UserError, match="cannot read params file"):
+        load_params(tmp_path / "nope.yaml", "train", "sine")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: [1, 2\n")
+    with pytest.raises(UserError, match="invalid YAML"):
+        load_params(bad, "train", "sine")
+    bad.write_text("- a list\n")
+    with pytest.raises(UserError, match="mapping"):
+        load_params(bad, "train", "sine")
+
+
+def test_yaml_tags_are_not_executed(tmp_path):
+    bad = tmp_path / "evil.yaml"
+    bad.write_text("train: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(UserError, match="invalid YAML"):
+        load_params(bad, "train", "sine")
+
+
+def test_each_stage_declares_exactly_the_params_it_reads():
+    dvc = yaml.safe_load((REPO / "dvc.yaml").read_text())
+    assert dvc["vars"][0]["gans"] == list(GAN_NAMES)
+    for stage in STAGES:
+        definition = dvc["stages"][stage]
+        assert definition["matrix"]["gan"] == "${gans}"
+        for gan in GAN_NAMES:
+            declared = [p.replace("${item.gan}", gan) for p in definition["params"]]
+            assert declared == declared_params(stage, gan)
