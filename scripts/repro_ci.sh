@@ -5,9 +5,8 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 dest=${1:-$(mktemp -d)/ganflow-ci}
-if [ -z "${GANFLOW_DATA_MIRROR:-}" ] && [ -f "$repo/../shared/data/mnist.npz" ]; then
-  export GANFLOW_DATA_MIRROR=$(cd "$repo/../shared/data" && pwd)
-fi
+[ -x "$repo/.venv/bin/dvc" ] || bash "$repo/scripts/setup.sh"
+. "$repo/scripts/env.sh"
 "$repo/scripts/scratch_repo.sh" "$dest" params.ci.yaml >/dev/null
 cd "$dest"
 start=$(date +%s)

@@ -1,0 +1,177 @@
+"""End to end, with DVC itself: the whole pipeline on params.ci.yaml in a scratch git+DVC copy
+of the repo, then what a params change reruns, `dvc exp run -S`, and `dvc plots show`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from ganflow import GAN_NAMES
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[1]
+STAGES = ("prepare", "pretrain", "train", "evaluate")
+
+
+def run(cwd: Path, env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def ran_stages(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def ci_repo(tmp_path_factory, mirror_env):
+    """A scratch copy with params.ci.yaml as params.yaml, after a full `dvc repro`."""
+    dest = tmp_path_factory.mktemp("e2e") / "repo"
+    env = {**os.environ, **mirror_env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("DVC_EXP_NAME", None)
+    run(REPO, env, "bash", "scripts/scratch_repo.sh", str(dest), "params.ci.yaml")
+    proc = run(dest, env, "dvc", "repro")
+    return dest, env, proc.stdout
+
+
+def test_full_pipeline_runs_every_stage_of_every_gan(ci_repo):
+    repo, _, output = ci_repo
+    assert ran_stages(output) == {f"{s}@{g}" for s in STAGES for g in GAN_NAMES}
+
+
+@pytest.mark.parametrize("gan", GAN_NAMES)
+def test_outputs_and_metrics_of_each_gan(ci_repo, gan):
+    repo, _, _ = ci_repo
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    train = params["train"][gan]
+    for split in ("train", "test"):
+        with np.load(repo / f"data/{gan}/{split}.npz", allow_pickle=False) as f:
+            assert len(f["x"]) > 0
+    for name in ("generator", "discriminator"):
+        assert (repo / f"models/{gan}/pretrain/{name}.keras").stat().st_size > 0
+        assert (repo / f"models/{gan}/{name}.keras").stat().st_size > 0
+
+    live = repo / f"reports/{gan}/train"
+    expected_steps = list(range(train["log_every"], train["steps"] + 1, train["log_every"]))
+    for name in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake"):
+        tsv = pd.read_csv(live / f"plots/metrics/{name}.tsv", sep="\t")
+        assert tsv["step"].tolist() == expected_steps
+        assert np.isfinite(tsv[name]).all()
+    samples = sorted((live / "plots/images/samples").glob("step_*.png"))
+    assert samples and samples[-1].name == f"step_{train['steps']:07d}.png"
+
+    metrics = json.loads((repo / f"reports/{gan}/eval/metrics.json").read_text())
+    assert metrics["n_samples"] == params["evaluate"][gan]["n_samples"]
+    for key in ("d_acc_real_heldout", "d_acc_fake"):
+        assert 0.0 <= metrics[key] <= 1.0
+    if gan in ("sine", "curve"):
+        assert metrics["quality"].keys() == metrics["floor"].keys()
+        diversity = metrics["floor"]["diversity"]
+        assert 0.85 < diversity < 1.15, "held-out real data is as diverse as real data"
+    for png in ("losses.png", "accuracy.png", "samples.png"):
+        assert (repo / f"reports/{gan}/eval/plots/{png}").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_status_is_clean_and_a_second_repro_is_a_no_op(ci_repo):
+    repo, env, _ = ci_repo
+    assert "Data and pipelines are up to date" in run(repo, env, "dvc", "status").stdout
+    assert ran_stages(run(repo, env, "dvc", "repro").stdout) == set()
+
+
+def set_param(repo: Path, dotted: str, value) -> None:
+    doc = yaml.safe_load((repo / "params.yaml").read_text())
+    *parents, leaf = dotted.split(".")
+    node = doc
+    for part in parents:
+        node = node[part]
+    node[leaf] = value
+    (repo / "params.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+@pytest.mark.parametrize(
+    "dotted,value,expected",
+    [
+        ("train.sine.steps", 200, {"train@sine"}),
+        ("evaluate.mnist_mlp.n_samples", 100, {"evaluate@mnist_mlp"}),
+        ("pretrain.cifar_ship.lr", 0.001, {"pretrain@cifar_ship"}),
+        ("prepare.mnist_dcgan.n_test", 256, {"prepare@mnist_dcgan"}),
+        ("train.lr", 0.0003, {f"train@{g}" for g in GAN_NAMES}),
+    ],
+)
+def test_a_params_change_invalidates_exactly_the_stages_that_read_it(ci_repo, dotted, value, expected):
+    # `--dry` lists the stages whose own params or deps changed; stages downstream of them
+    # rerun when their outputs change (shown for real below and by the `exp run` test).
+    repo, env, _ = ci_repo
+    try:
+        set_param(repo, dotted, value)
+        assert ran_stages(run(repo, env, "dvc", "repro", "--dry").stdout) == expected
+    finally:
+        run(repo, env, "git", "checkout", "params.yaml")
+
+
+def test_a_prepare_change_reruns_that_gans_chain_only_and_reverting_restores_from_cache(ci_repo):
+    repo, env, _ = ci_repo
+    try:
+        set_param(repo, "prepare.curve.seed", 7)
+        assert ran_stages(run(repo, env, "dvc", "repro").stdout) == {f"{s}@curve" for s in STAGES}
+    finally:
+        run(repo, env, "git", "checkout", "params.yaml")
+    assert ran_stages(run(repo, env, "dvc", "repro").stdout) == set(), "restored from the run-cache"
+    assert "Data and pipelines are up to date" in run(repo, env, "dvc", "status").stdout
+
+
+def test_bad_params_stop_the_stage_with_one_line_and_keep_outputs(ci_repo):
+    repo, env, _ = ci_repo
+    model = repo / "models/sine/generator.keras"
+    before = sha(model)
+    bad = repo / "bad_params.yaml"
+    bad.write_text((repo / "params.yaml").read_text().replace("seed: 31, steps: 300", "seed: 31, steps: -300"))
+    proc = run(repo, env, sys.executable, "stages/train.py", "--gan", "sine", "--params", str(bad),
+               "--data", "data/sine/train.npz", "--init", "models/sine/pretrain",
+               "--out", "models/sine", "--live", "reports/sine/train", check=False)
+    bad.unlink()
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "train.sine.steps" in lines[0], proc.stderr
+    assert sha(model) == before
+
+
+def test_exp_run_with_new_lr_reruns_train_and_evaluate_only(ci_repo):
+    repo, env, _ = ci_repo
+    proc = run(repo, env, "dvc", "exp", "run", "-S", "train.lr=0.0004", "-n", "lr4e-4")
+    assert ran_stages(proc.stdout) == {f"{s}@{g}" for s in ("train", "evaluate") for g in GAN_NAMES}
+    shown = json.loads(run(repo, env, "dvc", "exp", "show", "--json").stdout)
+    experiments = [e for rev in shown for e in (rev.get("experiments") or [])]
+    exp = next(e for e in experiments if e.get("name") == "lr4e-4")
+    data = exp["revs"][0]["data"]
+    assert data["params"]["params.yaml"]["data"]["train"]["lr"] == 0.0004
+    metrics = data["metrics"]
+    for gan in GAN_NAMES:
+        assert "d_acc_fake" in metrics[f"reports/{gan}/eval/metrics.json"]["data"]
+
+
+def test_plots_show_renders_every_gan(ci_repo):
+    repo, env, _ = ci_repo
+    run(repo, env, "dvc", "plots", "show", "-o", "plots_html")
+    html = (repo / "plots_html/index.html").read_text()
+    for gan in GAN_NAMES:
+        assert f"{gan}: D and G loss" in html
+        assert f"{gan}: D accuracy on real and on fake samples" in html
+        assert f"reports/{gan}/eval/plots/samples.png" in html
+        assert f"reports/{gan}/train/plots/images/samples/step_" in html
