@@ -1,7 +1,9 @@
 """Stage evaluate: discriminator accuracy, quality metrics beside their real-data floor,
 training curves and samples for one GAN.
 
-Writes METRICS (metrics.json) and PLOTS/{losses,accuracy,samples}.png.
+Image GANs are measured in the feature space of the evaluation CLASSIFIER (FCD, KID,
+classifier score, precision/recall/density/coverage; digit modes or ship score).
+Writes METRICS (metrics.json) and PLOTS/{losses,accuracy,samples}.png (+ labels.png for MNIST).
 """
 
 from pathlib import Path
@@ -19,6 +21,7 @@ def main() -> None:
     parser.add_argument("--live", required=True, type=Path, help="DVCLive directory from train")
     parser.add_argument("--metrics", required=True, type=Path, help="metrics.json to write")
     parser.add_argument("--plots", required=True, type=Path, help="directory for PNG plots")
+    parser.add_argument("--classifier", type=Path, help="evaluation classifier (.keras; image GANs)")
     args = parser.parse_args()
     params = load_params(args.params, "evaluate", args.gan)
 
@@ -34,8 +37,9 @@ def main() -> None:
     runtime.setup(params.seed)
     generator = load_model(args.models / "generator.keras")
     discriminator = load_model(args.models / "discriminator.keras")
-    metrics, generated = evaluation.evaluate(spec, params, generator, discriminator, train_x, test_x)
-    for name, fig in evaluation.figures(spec, history, generated, test_x).items():
+    classifier = load_model(args.classifier) if args.classifier else None
+    metrics, arrays = evaluation.evaluate(spec, params, generator, discriminator, train_x, test_x, classifier)
+    for name, fig in evaluation.figures(spec, history, arrays).items():
         plots.save(fig, args.plots / name)
     write_json(args.metrics, metrics)
     print(f"evaluate {args.gan}: wrote {args.metrics} and {args.plots}/: "

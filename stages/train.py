@@ -19,9 +19,11 @@ def main() -> None:
     parser.add_argument("--init", required=True, type=Path, help="model directory from pretrain")
     parser.add_argument("--out", required=True, type=Path, help="model directory to write")
     parser.add_argument("--live", required=True, type=Path, help="DVCLive directory to write")
+    parser.add_argument("--checkpoint", type=Path, help="checkpoint directory (resume after a kill)")
     args = parser.parse_args()
     params = load_params(args.params, "train", args.gan)
 
+    from ganflow.checkpoint import Checkpoint, file_digest, fingerprint
     from ganflow.data.io import load_npz
     from ganflow.loop import train_adversarial
     from ganflow.modelio import load_model, save_model
@@ -32,10 +34,14 @@ def main() -> None:
     print(f"train {args.gan}: {runtime.setup(params.gan.seed)}")
     generator = load_model(args.init / "generator.keras")
     discriminator = load_model(args.init / "discriminator.keras")
-    gan = train_adversarial(spec, params.lr, params.gan, generator, discriminator, x, str(args.live))
+    checkpoint = None
+    if args.checkpoint:
+        run_id = fingerprint(params=params.model_dump(), data=file_digest(args.data), init=file_digest(args.init))
+        checkpoint = Checkpoint(args.checkpoint, run_id)
+    gan = train_adversarial(spec, params.lr, params.gan, generator, discriminator, x, str(args.live), checkpoint)
     save_model(gan.generator, args.out / "generator.keras")
     save_model(gan.discriminator, args.out / "discriminator.keras")
-    steps = params.gan.steps
+    steps = gan.steps_run
     print(f"train {args.gan}: {steps} steps in {gan.wall_time_s:.1f}s "
           f"({steps / gan.wall_time_s:.1f} steps/s); wrote {args.out}/{{generator,discriminator}}.keras "
           f"and {args.live}")

@@ -60,3 +60,15 @@ def test_image_scaling_round_trips():
 def test_unknown_gan_is_a_user_error():
     with pytest.raises(UserError, match="unknown GAN 'mnist'"):
         get_spec("mnist")
+
+
+@pytest.mark.parametrize("dataset,shape", [("mnist", (28, 28, 1)), ("cifar10", (32, 32, 3))])
+def test_evaluation_classifier_gives_features_and_probabilities(dataset, shape):
+    from ganflow.classifier import build_classifier, embed, feature_model
+
+    model = build_classifier(dataset)
+    images = np.random.default_rng(0).uniform(0, 1, (5, *shape)).astype("float32")
+    feats, probs = embed(feature_model(model), images)
+    assert feats.shape == (5, 128) and probs.shape == (5, 10)
+    assert feats.dtype == np.float64 and np.all(feats >= 0)  # ReLU features
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)

@@ -9,7 +9,7 @@ import yaml
 
 from ganflow import GAN_NAMES
 from ganflow.errors import UserError
-from ganflow.params import STAGES, declared_params, load_params
+from ganflow.params import CLASSIFIER_DATASETS, STAGES, declared_params, load_params
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = yaml.safe_load((REPO / "params.yaml").read_text())
@@ -39,8 +39,8 @@ def edited(**changes):
 @pytest.mark.parametrize("path", ["params.yaml", "params.ci.yaml"])
 def test_committed_params_files_are_valid(path):
     for stage in STAGES:
-        for gan in GAN_NAMES:
-            load_params(REPO / path, stage, gan)
+        for block in CLASSIFIER_DATASETS if stage == "classifier" else GAN_NAMES:
+            load_params(REPO / path, stage, block)
 
 
 def test_ci_params_have_the_same_keys_as_full_params():
@@ -90,6 +90,10 @@ BAD = [
     ("pretrain", "curve", {"pretrain__curve__lr": 2}, r"pretrain\.curve\.lr"),
     ("evaluate", "mnist_dcgan", {"evaluate__mnist_dcgan__n_samples": None}, r"evaluate\.mnist_dcgan\.n_samples"),
     ("evaluate", "sine", {"evaluate": ...}, r"section 'evaluate'"),
+    ("evaluate", "sine", {"evaluate__sine__n_samples": 1}, r"evaluate\.sine\.n_samples"),
+    ("classifier", "mnist", {"classifier__mnist__epochs": 0}, r"classifier\.mnist\.epochs"),
+    ("classifier", "cifar10", {"classifier__cifar10__lr": "1e-3x"}, r"classifier\.cifar10\.lr"),
+    ("classifier", "mnist", {"classifier__fashion": {}}, r"unknown key 'classifier\.fashion'"),
 ]
 
 
@@ -103,9 +107,11 @@ def test_bad_params_give_one_line_errors_naming_the_key(tmp_path, stage, gan, ch
     assert re.search(pattern, message), message
 
 
-def test_unknown_gan(tmp_path):
+def test_unknown_gan_or_dataset(tmp_path):
     with pytest.raises(UserError, match="unknown GAN 'gan9'"):
         load_params(REPO / "params.yaml", "train", "gan9")
+    with pytest.raises(UserError, match="unknown dataset 'svhn'"):
+        load_params(REPO / "params.yaml", "classifier", "svhn")
 
 
 def test_missing_and_malformed_files(tmp_path):
@@ -132,7 +138,15 @@ def test_each_stage_declares_exactly_the_params_it_reads():
     assert dvc["vars"][0]["gans"] == list(GAN_NAMES)
     for stage in STAGES:
         definition = dvc["stages"][stage]
-        assert definition["matrix"]["gan"] == "${gans}"
-        for gan in GAN_NAMES:
-            declared = [p.replace("${item.gan}", gan) for p in definition["params"]]
-            assert declared == declared_params(stage, gan)
+        if "foreach" in definition:  # evaluate: one entry per GAN, named by ${key}
+            assert list(definition["foreach"]) == list(GAN_NAMES)
+            blocks, params, placeholder = GAN_NAMES, definition["do"]["params"], "${key}"
+        elif stage == "classifier":
+            assert definition["matrix"]["dataset"] == list(CLASSIFIER_DATASETS)
+            blocks, params, placeholder = CLASSIFIER_DATASETS, definition["params"], "${item.dataset}"
+        else:
+            assert definition["matrix"]["gan"] == "${gans}"
+            blocks, params, placeholder = GAN_NAMES, definition["params"], "${item.gan}"
+        for block in blocks:
+            declared = [p.replace(placeholder, block) for p in params]
+            assert declared == declared_params(stage, block)

@@ -22,6 +22,9 @@ pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("prepare", "pretrain", "train", "evaluate")
+CLASSIFIERS = {"classifier@mnist", "classifier@cifar10"}
+IMAGE_METRICS = {"fcd", "kid_mean", "kid_std", "classifier_score", "classifier_score_std",
+                 "precision", "recall", "density", "coverage"}
 
 
 def run(cwd: Path, env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -52,7 +55,18 @@ def ci_repo(tmp_path_factory, mirror_env):
 
 def test_full_pipeline_runs_every_stage_of_every_gan(ci_repo):
     repo, _, output = ci_repo
-    assert ran_stages(output) == {f"{s}@{g}" for s in STAGES for g in GAN_NAMES}
+    assert ran_stages(output) == {f"{s}@{g}" for s in STAGES for g in GAN_NAMES} | CLASSIFIERS
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "cifar10"])
+def test_classifier_metrics(ci_repo, dataset):
+    repo, _, _ = ci_repo
+    metrics = json.loads((repo / f"reports/classifier/{dataset}/metrics.json").read_text())
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert metrics["n_test"] == 10000
+    # MNIST is easy: even the CI-size classifier (2,048 images, one epoch) beats chance by far
+    if dataset == "mnist":
+        assert metrics["test_accuracy"] > 0.7
 
 
 @pytest.mark.parametrize("gan", GAN_NAMES)
@@ -80,10 +94,20 @@ def test_outputs_and_metrics_of_each_gan(ci_repo, gan):
     assert metrics["n_samples"] == params["evaluate"][gan]["n_samples"]
     for key in ("d_acc_real_heldout", "d_acc_fake"):
         assert 0.0 <= metrics[key] <= 1.0
+    assert metrics["quality"].keys() == metrics["floor"].keys()
     if gan in ("sine", "curve"):
-        assert metrics["quality"].keys() == metrics["floor"].keys()
         diversity = metrics["floor"]["diversity"]
         assert 0.85 < diversity < 1.15, "held-out real data is as diverse as real data"
+    else:
+        expected = set(IMAGE_METRICS)
+        expected |= {"modes_covered", "label_kl"} if gan.startswith("mnist") else {"ship_score", "ship_frac"}
+        assert set(metrics["quality"]) == expected
+        assert metrics["n_compared"] == min(metrics["n_samples"], len(np.load(repo / f"data/{gan}/test.npz")["x"]))
+        # held-out real images are closer to the reference than the CI-scale generator's samples
+        assert metrics["floor"]["fcd"] < metrics["quality"]["fcd"]
+        if gan.startswith("mnist"):
+            assert metrics["floor"]["modes_covered"] == 10
+            assert (repo / f"reports/{gan}/eval/plots/labels.png").is_file()
     for png in ("losses.png", "accuracy.png", "samples.png"):
         assert (repo / f"reports/{gan}/eval/plots/{png}").read_bytes()[:4] == b"\x89PNG"
 

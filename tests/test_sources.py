@@ -385,3 +385,12 @@ def test_real_mnist_from_shared_mirror(monkeypatch, capsys):
     assert {a.dtype for a in (x_train, y_train, x_test, y_test)} == {np.dtype(np.uint8)}
     assert y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
     assert capsys.readouterr().err == ""  # a known file: no warning
+
+
+def test_save_npz_keeps_scalar_shapes(tmp_path):
+    from ganflow.data.io import load_npz, save_npz
+
+    save_npz(tmp_path / "s.npz", step=np.array(7, dtype=np.int64), v=np.zeros((2, 3), np.float32))
+    loaded = load_npz(tmp_path / "s.npz")
+    assert loaded["step"].shape == () and loaded["step"] == 7
+    assert loaded["v"].shape == (2, 3)

@@ -15,8 +15,10 @@ import pandas as pd
 
 from ganflow import plots
 from ganflow.errors import UserError
-from ganflow.metrics import curves
+from ganflow.metrics import curves, images
 from ganflow.models import GanSpec
+
+SHIP = 8
 
 HISTORY_COLUMNS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
 
@@ -43,21 +45,39 @@ def p_real(discriminator: keras.Model, x: np.ndarray) -> np.ndarray:
     return discriminator.predict(x, batch_size=256, verbose=0)[:, -1]
 
 
-def quality(spec: GanSpec, samples: np.ndarray, reference: np.ndarray) -> dict[str, float]:
-    """The quality metrics of ``samples`` against real ``reference`` data (curve GANs only,
-    for now; the image metrics come with the classifier stage)."""
+def curve_quality(spec: GanSpec, samples: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+    """The 1-D quality metrics of ``samples`` against real ``reference`` data."""
     if spec.name == "sine":
         return curves.sine_metrics(samples, reference)
-    if spec.name == "curve":
-        return curves.curve_metrics(samples, reference)
-    return {}
+    return curves.curve_metrics(samples, reference)
+
+
+def image_quality(spec: GanSpec, feats_ref: np.ndarray, feats: np.ndarray, probs: np.ndarray,
+                  seed: int) -> dict[str, float]:
+    """Image metrics of one sample set (features, probabilities) against the reference
+    features, all from the evaluation classifier."""
+    out: dict[str, float] = {"fcd": images.frechet_distance(feats_ref, feats)}
+    kid = images.kid(feats_ref, feats, subset_size=min(1000, len(feats)), seed=seed)
+    out.update(kid_mean=kid["mean"], kid_std=kid["std"])
+    score = images.classifier_score(probs)
+    out.update(classifier_score=score["mean"], classifier_score_std=score["std"])
+    out.update(images.prdc(feats_ref, feats, k=5))
+    if spec.name.startswith("mnist"):
+        out["modes_covered"] = images.modes_covered(probs, min_frac=0.02)
+        out["label_kl"] = images.label_kl_to_uniform(probs)
+    if spec.name == "cifar_ship":
+        ship = images.class_score(probs, SHIP)
+        out.update(ship_score=ship["mean_p"], ship_frac=ship["frac"])
+    return out
 
 
 def evaluate(spec: GanSpec, params, generator: keras.Model, discriminator: keras.Model,
-             train_x: np.ndarray, test_x: np.ndarray) -> tuple[dict, np.ndarray]:
+             train_x: np.ndarray, test_x: np.ndarray, classifier: keras.Model | None = None) -> tuple[dict, dict]:
     """Metrics of a trained GAN; ``train_x``/``test_x`` are real data in the model's range.
 
-    Returns (metrics, generated samples in the model's range).
+    Quality metrics compare ``n`` = min(n_samples, held-out size) generated samples with ``n``
+    training samples (the reference); the floor compares ``n`` held-out real samples with the
+    same reference. Returns (metrics, arrays for the figures).
     """
     generated = sample(spec, generator, params.n_samples, params.seed)
     metrics: dict = {
@@ -65,20 +85,40 @@ def evaluate(spec: GanSpec, params, generator: keras.Model, discriminator: keras
         "d_acc_real_heldout": float(np.mean(p_real(discriminator, test_x) > 0.5)),
         "d_acc_fake": float(np.mean(p_real(discriminator, generated) <= 0.5)),
     }
-    # The floor uses held-out real data against the training data, the same sizes as above.
-    reference = train_x[np.random.default_rng(params.seed).permutation(len(train_x))[: len(test_x)]]
-    q = quality(spec, generated, test_x)
-    if q:
-        metrics["quality"] = q
-        metrics["floor"] = quality(spec, test_x[: params.n_samples], reference)
-    return metrics, generated
+    n = min(params.n_samples, len(test_x))
+    rng = np.random.default_rng(params.seed)
+    reference = train_x[rng.permutation(len(train_x))[:n]]
+    heldout = test_x[rng.permutation(len(test_x))[:n]]
+    arrays = {"generated": generated, "heldout": heldout}
+    if spec.kind != "image":
+        metrics["quality"] = curve_quality(spec, generated[:n], reference)
+        metrics["floor"] = curve_quality(spec, heldout, reference)
+    elif classifier is not None:
+        from ganflow.classifier import embed, feature_model
+
+        extract = feature_model(classifier)
+        f_ref, _ = embed(extract, spec.to_unit(reference))
+        f_gen, p_gen = embed(extract, spec.to_unit(generated[:n]))
+        f_real, p_real_ = embed(extract, spec.to_unit(heldout))
+        metrics["n_compared"] = n
+        metrics["quality"] = image_quality(spec, f_ref, f_gen, p_gen, params.seed)
+        metrics["floor"] = image_quality(spec, f_ref, f_real, p_real_, params.seed)
+        arrays["label_hist"] = images.label_histogram(p_gen)
+        arrays["label_hist_real"] = images.label_histogram(p_real_)
+    return metrics, arrays
 
 
-def figures(spec: GanSpec, history: pd.DataFrame, generated: np.ndarray, test_x: np.ndarray) -> dict:
+def figures(spec: GanSpec, history: pd.DataFrame, arrays: dict) -> dict:
     """File name → figure for the evaluate stage's plots directory."""
+    generated, heldout = arrays["generated"], arrays["heldout"]
     shown = spec.to_unit(generated[:32]) if spec.kind == "image" else generated
-    return {
+    figs = {
         "losses.png": plots.losses(history, f"{spec.name}: losses"),
         "accuracy.png": plots.accuracy(history, f"{spec.name}: discriminator accuracy"),
-        "samples.png": plots.samples(spec.kind, shown, test_x, f"{spec.name}: generated samples"),
+        "samples.png": plots.samples(spec.kind, shown, heldout, f"{spec.name}: generated samples"),
     }
+    if spec.name.startswith("mnist") and "label_hist" in arrays:
+        figs["labels.png"] = plots.label_histogram(
+            arrays["label_hist"], arrays["label_hist_real"], f"{spec.name}: predicted digit classes"
+        )
+    return figs

@@ -9,6 +9,7 @@ on non-finite losses, and show progress.
 from __future__ import annotations
 
 import math
+import shutil
 import time
 
 import keras
@@ -16,6 +17,7 @@ import numpy as np
 from dvclive import Live
 
 from ganflow import plots
+from ganflow.checkpoint import Checkpoint, CheckpointWriter
 from ganflow.errors import UserError
 from ganflow.models import GanSpec
 from ganflow.progress import Progress
@@ -123,9 +125,14 @@ def discriminator_accuracy(trainer: DiscriminatorPretrainer, x: np.ndarray, batc
 
 
 def train_adversarial(spec: GanSpec, lr: float, params, generator: keras.Model,
-                      discriminator: keras.Model, x: np.ndarray, live_dir: str) -> GAN:
+                      discriminator: keras.Model, x: np.ndarray, live_dir: str,
+                      checkpoint: Checkpoint | None = None) -> GAN:
     """Adversarial training of ``generator`` against ``discriminator`` on real data ``x``
-    (already in the model's range), logging to DVCLive in ``live_dir``."""
+    (already in the model's range), logging to DVCLive in ``live_dir``.
+
+    With a ``checkpoint``, resumes from its last matching state (see :mod:`ganflow.checkpoint`)
+    and saves one every ``params.checkpoint_every`` steps.
+    """
     check_batch(params.batch_size, len(x), f"train.{spec.name}.batch_size")
     gan = GAN(generator, discriminator, spec.latent_dim, seed=params.seed,
               label_smoothing=params.label_smoothing, label_noise=params.label_noise)
@@ -135,17 +142,32 @@ def train_adversarial(spec: GanSpec, lr: float, params, generator: keras.Model,
         steps_per_execution=params.log_every,
         jit_compile=params.jit_compile,
     )
-    data = real_batches(x, params.batch_size, params.seed, 0, params.steps)
+    # Create the optimizers' slots now (not lazily in the first trace), so a checkpoint can
+    # be restored into them and fresh and resumed runs build the same graph.
+    gan.d_optimizer.build(discriminator.trainable_variables)
+    gan.g_optimizer.build(generator.trainable_variables)
+    start = checkpoint.restore(gan, live_dir) if checkpoint else 0
+    if start == 0:
+        shutil.rmtree(live_dir, ignore_errors=True)
+    else:
+        print(f"train {spec.name}: resuming from the checkpoint at step {start}")
+    data = real_batches(x, params.batch_size, params.seed, start, params.steps)
     real_for_plots = x[: N_FIXED[spec.kind]] if spec.kind != "image" else None
-    with Live(live_dir, dvcyaml=None, save_dvc_exp=False, report=None) as live:
+    with Live(live_dir, resume=start > 0, dvcyaml=None, save_dvc_exp=False, report=None) as live:
         callbacks = [
             LiveLogger(live, spec.name, params.log_every),
             SampleWriter(live, spec, fixed_latents(spec, params.seed), real_for_plots,
                          params.sample_every, params.log_every, params.steps),
-            Progress(f"train {spec.name}", params.steps, 0, params.log_every),
+            Progress(f"train {spec.name}", params.steps, start, params.log_every),
         ]
+        if checkpoint:
+            callbacks.append(CheckpointWriter(checkpoint, live_dir, params.checkpoint_every,
+                                              params.log_every, params.steps))
         t0 = time.perf_counter()
-        gan.fit(data, epochs=params.steps // params.log_every, steps_per_epoch=params.log_every,
-                verbose=0, shuffle=False, callbacks=callbacks)
+        gan.fit(data, epochs=params.steps // params.log_every, initial_epoch=start // params.log_every,
+                steps_per_epoch=params.log_every, verbose=0, shuffle=False, callbacks=callbacks)
         gan.wall_time_s = time.perf_counter() - t0
+        gan.steps_run = params.steps - start
+    if checkpoint:
+        checkpoint.complete(params.steps)
     return gan

@@ -1,9 +1,16 @@
-"""Saving and loading Keras models: atomic writes, safe loads, one-line errors."""
+"""Saving and loading Keras models: atomic, byte-reproducible writes; safe loads; one-line errors.
+
+A ``.keras`` file is a zip of ``metadata.json`` (with the save time), ``config.json`` and
+``model.weights.h5``. :func:`save_model` rewrites it with fixed zip timestamps and a fixed
+``date_saved``, so equal weights give an identical file and an identical DVC hash.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import keras
@@ -19,11 +26,31 @@ def save_model(model: keras.Model, path: str | Path) -> Path:
     os.close(fd)
     try:
         model.save(tmp)
+        _normalize(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def _normalize(path: str) -> None:
+    """Rewrite the .keras zip at ``path`` without save-time information."""
+    with zipfile.ZipFile(path) as src:
+        entries = [(info, src.read(info)) for info in src.infolist()]
+    with zipfile.ZipFile(path, "w") as dst:
+        for info, data in entries:
+            if info.filename == "metadata.json":
+                meta = json.loads(data)
+                meta["date_saved"] = "1980-01-01@00:00:00"  # not the save time: reproducible files
+                data = json.dumps(meta).encode()
+            fixed = zipfile.ZipInfo(info.filename, date_time=_EPOCH)
+            fixed.compress_type = info.compress_type
+            fixed.external_attr = 0o644 << 16
+            dst.writestr(fixed, data)
 
 
 def load_model(path: str | Path) -> keras.Model:

@@ -102,11 +102,14 @@ class TrainGanParams(_Params):
     # Sample grids / curve plots from fixed latents every this many steps (rounded up
     # to a multiple of log_every).
     sample_every: Count
+    # Save the whole training state every this many steps (a multiple of log_every), so a
+    # killed run resumes where it stopped.
+    checkpoint_every: Count
     jit_compile: StrictBool = False
 
     @model_validator(mode="after")
     def _intervals(self):
-        for key in ("steps", "sample_every"):
+        for key in ("steps", "sample_every", "checkpoint_every"):
             if getattr(self, key) % self.log_every:
                 raise ValueError(f"{key} ({getattr(self, key)}) must be a multiple of log_every ({self.log_every})")
         return self
@@ -119,7 +122,19 @@ class TrainParams(_Params):
 
 class EvaluateParams(_Params):
     seed: Seed
-    n_samples: Count
+    # Generated samples to evaluate; image metrics against a reference set compare
+    # min(n_samples, held-out size) samples so that the real-data floor uses equal sizes.
+    n_samples: Annotated[StrictInt, Field(ge=2)]
+
+
+class ClassifierParams(_Params):
+    """The evaluation classifier of one real dataset (MNIST or CIFAR-10, all ten classes)."""
+
+    seed: Seed
+    epochs: Count
+    batch_size: Count
+    lr: Annotated[Float, Field(gt=0, le=1)]
+    n_train: Count | None = None  # null = the whole training split
 
 
 _PREPARE = {
@@ -129,14 +144,18 @@ _PREPARE = {
     "mnist_mlp": PrepareImages,
     "cifar_ship": PrepareShips,
 }
-_SHARED_KEYS = {"prepare": (), "pretrain": (), "train": ("lr",), "evaluate": ()}
+_SHARED_KEYS = {"prepare": (), "pretrain": (), "train": ("lr",), "evaluate": (), "classifier": ()}
 STAGES = tuple(_SHARED_KEYS)
+CLASSIFIER_DATASETS = ("mnist", "cifar10")
+# The blocks a section holds: one per GAN, except the classifier's (one per real dataset).
+_BLOCKS = {stage: GAN_NAMES for stage in STAGES} | {"classifier": CLASSIFIER_DATASETS}
 
 P = TypeVar("P", bound=BaseModel)
 
 
 def declared_params(stage: str, gan: str) -> list[str]:
-    """The params keys that ``stage`` for ``gan`` reads (and dvc.yaml must declare)."""
+    """The params keys that ``stage`` for ``gan`` (a dataset for ``classifier``) reads, and
+    dvc.yaml must declare."""
     return [f"{stage}.{key}" for key in _SHARED_KEYS[stage]] + [f"{stage}.{gan}"]
 
 
@@ -158,12 +177,14 @@ def read_yaml(path: str | Path) -> dict:
 
 
 def _section(doc: dict, path: Path, stage: str, gan: str) -> dict:
-    if gan not in GAN_NAMES:
-        raise UserError(f"unknown GAN '{gan}' (expected one of: {', '.join(GAN_NAMES)})")
+    blocks = _BLOCKS[stage]
+    if gan not in blocks:
+        what = "dataset" if stage == "classifier" else "GAN"
+        raise UserError(f"unknown {what} '{gan}' (expected one of: {', '.join(blocks)})")
     section = doc.get(stage)
     if not isinstance(section, dict):
         raise UserError(f"{path}: missing or non-mapping section '{stage}'")
-    allowed = set(GAN_NAMES) | set(_SHARED_KEYS[stage])
+    allowed = set(blocks) | set(_SHARED_KEYS[stage])
     unknown = sorted(str(k) for k in section if k not in allowed)
     if unknown:
         raise UserError(
@@ -203,7 +224,7 @@ def _validate(model: type[P], data: dict, path: Path, prefix: str, gan_field: st
         raise UserError(f"{path}: {key}: {msg}") from None
 
 
-_MODELS = {"pretrain": PretrainParams, "evaluate": EvaluateParams}
+_MODELS = {"pretrain": PretrainParams, "evaluate": EvaluateParams, "classifier": ClassifierParams}
 
 
 def load_params(path: str | Path, stage: str, gan: str) -> Any:

@@ -69,6 +69,18 @@ def image_grid(images: np.ndarray, title: str, ncols: int = 8) -> Figure:
     return fig
 
 
+def label_histogram(generated: np.ndarray, real: np.ndarray, title: str) -> Figure:
+    """Fraction of samples per predicted class, generated beside held-out real."""
+    fig, ax = plt.subplots(figsize=(7, 3.5), layout="constrained")
+    classes = np.arange(len(generated))
+    ax.bar(classes - 0.2, generated, width=0.4, label="generated")
+    ax.bar(classes + 0.2, real, width=0.4, color="0.6", label="held-out real")
+    ax.axhline(1 / len(generated), color="k", lw=0.8, ls="--", label="uniform")
+    ax.set(title=title, xlabel="predicted class", ylabel="fraction of samples", xticks=classes)
+    ax.legend()
+    return fig
+
+
 def sine_overlay(generated: np.ndarray, real: np.ndarray, title: str, n: int = 8) -> Figure:
     """Generated curves (solid) over real curves (faint) at the 50 sample points."""
     fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")

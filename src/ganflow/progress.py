@@ -17,8 +17,9 @@ class Progress(keras.callbacks.Callback):
     """
 
     def __init__(self, label: str, total: int, start: int, steps_per_epoch: int,
-                 line_every_s: float = 10.0, stream=None):
+                 line_every_s: float = 10.0, stream=None, unit: str = "step"):
         super().__init__()
+        self.unit = unit
         self.label, self.total, self.start, self.per_epoch = label, total, start, steps_per_epoch
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
@@ -29,7 +30,7 @@ class Progress(keras.callbacks.Callback):
         self.t0 = self.t_last = time.perf_counter()
         if self.tty:
             self.bar = tqdm(total=self.total, initial=self.start, desc=self.label,
-                            unit="step", file=self.stream, dynamic_ncols=True)
+                            unit=self.unit, file=self.stream, dynamic_ncols=True)
 
     def on_epoch_end(self, epoch, logs=None):
         step = (epoch + 1) * self.per_epoch
@@ -45,8 +46,8 @@ class Progress(keras.callbacks.Callback):
         rate = (step - self.start) / max(now - self.t0, 1e-9)
         eta = (self.total - step) / rate if rate > 0 else float("inf")
         losses = " ".join(f"{k}={v}" for k, v in shown.items())
-        print(f"{self.label}: step {step}/{self.total} ({100 * step / self.total:.0f}%) "
-              f"{rate:.1f} steps/s ETA {eta:.0f}s {losses}", file=self.stream, flush=True)
+        print(f"{self.label}: {self.unit} {step}/{self.total} ({100 * step / self.total:.0f}%) "
+              f"{rate:.2f} {self.unit}s/s ETA {eta:.0f}s {losses}", file=self.stream, flush=True)
 
     def on_train_end(self, logs=None):
         if self.bar is not None:

@@ -59,7 +59,7 @@ def save_npz(path: StrPath, **arrays: np.ndarray) -> Path:
         with os.fdopen(fd, "wb") as fh:
             with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 for name in sorted(arrays):
-                    array = np.ascontiguousarray(arrays[name])
+                    array = np.asarray(arrays[name], order="C")  # keeps 0-d arrays 0-d
                     if array.dtype.hasobject:
                         raise UserError(
                             f"{path}: array '{name}' has dtype {array.dtype}, which cannot be "

@@ -1,0 +1,106 @@
+"""Resume after SIGKILL: a killed training process, re-run, ends bitwise identical to an
+uninterrupted run; a finished run leaves no usable checkpoint; a params change starts fresh."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+STEPS = 3000
+
+
+def stage(name: str, *args: str) -> list[str]:
+    return [sys.executable, str(REPO / "stages" / f"{name}.py"), "--gan", "curve", *args]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """Curve data and pretrained models, and a params file for a few seconds of training."""
+    work = tmp_path_factory.mktemp("resume")
+    params = yaml.safe_load((REPO / "params.ci.yaml").read_text())
+    params["train"]["curve"].update(steps=STEPS, log_every=50, sample_every=1500, checkpoint_every=250)
+    (work / "params.yaml").write_text(yaml.safe_dump(params))
+    p = str(work / "params.yaml")
+    subprocess.run(stage("prepare", "--params", p, "--out", str(work / "data")), check=True)
+    subprocess.run(stage("pretrain", "--params", p, "--data", str(work / "data/train.npz"),
+                         "--out", str(work / "init"), "--metrics", str(work / "pretrain.json")), check=True)
+    return work
+
+
+def train_cmd(work: Path, run: str, params: str = "params.yaml") -> list[str]:
+    return stage("train", "--params", str(work / params), "--data", str(work / "data/train.npz"),
+                 "--init", str(work / "init"), "--out", str(work / run / "models"),
+                 "--live", str(work / run / "live"), "--checkpoint", str(work / run / "ckpt"))
+
+
+def outputs(work: Path, run: str) -> dict[str, bytes]:
+    root = work / run
+    files = [*(root / "models").glob("*.keras"), *(root / "live").rglob("*.tsv"),
+             *(root / "live").rglob("*.png"), root / "live" / "metrics.json"]
+    return {str(f.relative_to(root)): f.read_bytes() for f in files}
+
+
+def kill_after_checkpoint(work: Path, run: str, at_least: int, params: str = "params.yaml") -> int:
+    """Start training, SIGKILL it once a checkpoint of step >= ``at_least`` exists."""
+    proc = subprocess.Popen(train_cmd(work, run, params), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    meta = work / run / "ckpt" / "meta.json"
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                step = json.loads(meta.read_text())["step"]
+            except (OSError, ValueError, KeyError):
+                step = 0
+            if step >= at_least:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+            time.sleep(0.02)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run was killed mid-way, not finished"
+    return step
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(workdir):
+    subprocess.run(train_cmd(workdir, "full"), check=True, capture_output=True)
+    return outputs(workdir, "full")
+
+
+@pytest.mark.parametrize("kill_at", [250, 1750])
+def test_killed_run_resumes_to_bitwise_identical_weights(workdir, uninterrupted, kill_at):
+    run = f"killed{kill_at}"
+    killed_at = kill_after_checkpoint(workdir, run, kill_at)
+    assert killed_at < STEPS
+    resumed = subprocess.run(train_cmd(workdir, run), check=True, capture_output=True, text=True)
+    assert f"resuming from the checkpoint at step {killed_at}" in resumed.stdout
+    result = outputs(workdir, run)
+    assert result.keys() == uninterrupted.keys()
+    different = [name for name in result if result[name] != uninterrupted[name]]
+    assert different == [], f"differ from the uninterrupted run: {different}"
+
+
+def test_finished_run_leaves_only_a_completion_marker(workdir, uninterrupted):
+    ckpt = workdir / "full" / "ckpt"
+    assert [p.name for p in ckpt.iterdir()] == ["meta.json"]
+    assert json.loads((ckpt / "meta.json").read_text()) == {"step": STEPS, "complete": True}
+
+
+def test_a_params_change_ignores_the_stale_checkpoint(workdir):
+    params = yaml.safe_load((workdir / "params.yaml").read_text())
+    params["train"]["lr"] = 0.0003
+    (workdir / "other.yaml").write_text(yaml.safe_dump(params))
+    kill_after_checkpoint(workdir, "stale", 500)  # leaves a checkpoint made with params.yaml
+    proc = subprocess.run(train_cmd(workdir, "stale", "other.yaml"), check=True, capture_output=True, text=True)
+    assert "resuming" not in proc.stdout
+    subprocess.run(train_cmd(workdir, "fresh", "other.yaml"), check=True, capture_output=True)
+    assert outputs(workdir, "stale") == outputs(workdir, "fresh")
