@@ -26,19 +26,19 @@ def main() -> None:
     params = load_params(args.params, "evaluate", args.gan)
 
     from ganflow import evaluation, plots
-    from ganflow.data.io import load_npz
+    from ganflow.data.prepare import load_prepared
     from ganflow.modelio import load_model
     from ganflow.models import get_spec
 
     spec = get_spec(args.gan)
-    train_x = spec.to_model(load_npz(args.data / "train.npz")["x"])
-    test_x = spec.to_model(load_npz(args.data / "test.npz")["x"])
+    train_x = spec.to_model(load_prepared(args.gan, args.data / "train.npz"))
+    test_x = spec.to_model(load_prepared(args.gan, args.data / "test.npz"))
     history = evaluation.load_history(args.live)
     runtime.setup(params.seed)
     generator = load_model(args.models / "generator.keras")
     discriminator = load_model(args.models / "discriminator.keras")
     classifier = load_model(args.classifier) if args.classifier else None
-    metrics, arrays = evaluation.evaluate(spec, params, generator, discriminator, train_x, test_x, classifier)
+    metrics, arrays = evaluation.evaluate(spec, params, generator, discriminator, train_x, test_x, history, classifier)
     for name, fig in evaluation.figures(spec, history, arrays).items():
         plots.save(fig, args.plots / name)
     write_json(args.metrics, metrics)

@@ -20,13 +20,13 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params(args.params, "pretrain", args.gan)
 
-    from ganflow.data.io import load_npz
+    from ganflow.data.prepare import load_prepared
     from ganflow.loop import pretrain_discriminator
     from ganflow.modelio import save_model
     from ganflow.models import get_spec
 
     spec = get_spec(args.gan)
-    x = spec.to_model(load_npz(args.data)["x"])
+    x = spec.to_model(load_prepared(args.gan, args.data))
     print(f"pretrain {args.gan}: {runtime.setup(params.seed)}")
     generator, discriminator, metrics = pretrain_discriminator(spec, params, x)
     save_model(generator, args.out / "generator.keras")

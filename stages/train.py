@@ -24,14 +24,14 @@ def main() -> None:
     params = load_params(args.params, "train", args.gan)
 
     from ganflow.checkpoint import Checkpoint, file_digest, fingerprint
-    from ganflow.data.io import load_npz
+    from ganflow.data.prepare import load_prepared
     from ganflow.loop import train_adversarial
     from ganflow.modelio import load_model, save_model
     from ganflow.models import get_spec
 
     spec = get_spec(args.gan)
-    x = spec.to_model(load_npz(args.data)["x"])
-    print(f"train {args.gan}: {runtime.setup(params.gan.seed)}")
+    x = spec.to_model(load_prepared(args.gan, args.data))
+    print(f"train {args.gan}: {runtime.setup(params.gan.seed, params.gan.deterministic)}")
     generator = load_model(args.init / "generator.keras")
     discriminator = load_model(args.init / "discriminator.keras")
     checkpoint = None

@@ -43,3 +43,29 @@ def mirror_env(tmp_path_factory) -> dict[str, str]:
         return {"GANFLOW_DATA_MIRROR": str(SHARED_DATA)}
     fake = write_fake_mirror(tmp_path_factory.mktemp("mirror"), n=512)
     return {"GANFLOW_DATA_MIRROR": str(fake), "GANFLOW_ALLOW_UNKNOWN_MIRROR": "1"}
+
+
+def stage_cmd(stage: str, gan: str, *args: str) -> list[str]:
+    """Command line of a stage script, run with this interpreter."""
+    import sys
+
+    return [sys.executable, str(REPO / "stages" / f"{stage}.py"), "--gan", gan, *args]
+
+
+def make_curve_workspace(work: Path, **train_overrides) -> Path:
+    """A params file (params.ci.yaml with ``train.curve`` overrides), prepared curve data in
+    ``work/data`` and pretrained models in ``work/init``."""
+    import subprocess
+
+    import yaml
+
+    params = yaml.safe_load((REPO / "params.ci.yaml").read_text())
+    params["train"]["curve"].update(train_overrides)
+    (work / "params.yaml").write_text(yaml.safe_dump(params))
+    p = str(work / "params.yaml")
+    subprocess.run(stage_cmd("prepare", "curve", "--params", p, "--out", str(work / "data")),
+                   check=True, capture_output=True)
+    subprocess.run(stage_cmd("pretrain", "curve", "--params", p, "--data", str(work / "data/train.npz"),
+                             "--out", str(work / "init"), "--metrics", str(work / "pretrain.json")),
+                   check=True, capture_output=True)
+    return work

@@ -7,37 +7,25 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import make_curve_workspace, stage_cmd
 
-REPO = Path(__file__).resolve().parents[1]
 STEPS = 3000
-
-
-def stage(name: str, *args: str) -> list[str]:
-    return [sys.executable, str(REPO / "stages" / f"{name}.py"), "--gan", "curve", *args]
 
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     """Curve data and pretrained models, and a params file for a few seconds of training."""
-    work = tmp_path_factory.mktemp("resume")
-    params = yaml.safe_load((REPO / "params.ci.yaml").read_text())
-    params["train"]["curve"].update(steps=STEPS, log_every=50, sample_every=1500, checkpoint_every=250)
-    (work / "params.yaml").write_text(yaml.safe_dump(params))
-    p = str(work / "params.yaml")
-    subprocess.run(stage("prepare", "--params", p, "--out", str(work / "data")), check=True)
-    subprocess.run(stage("pretrain", "--params", p, "--data", str(work / "data/train.npz"),
-                         "--out", str(work / "init"), "--metrics", str(work / "pretrain.json")), check=True)
-    return work
+    return make_curve_workspace(tmp_path_factory.mktemp("resume"), steps=STEPS, log_every=50,
+                                sample_every=1500, checkpoint_every=250)
 
 
 def train_cmd(work: Path, run: str, params: str = "params.yaml") -> list[str]:
-    return stage("train", "--params", str(work / params), "--data", str(work / "data/train.npz"),
+    return stage_cmd("train", "curve", "--params", str(work / params), "--data", str(work / "data/train.npz"),
                  "--init", str(work / "init"), "--out", str(work / run / "models"),
                  "--live", str(work / run / "live"), "--checkpoint", str(work / run / "ckpt"))
 

@@ -65,7 +65,8 @@ def test_fit_updates_both_networks_and_traces_once():
     assert counts[0] <= 2 and counts == [counts[0]] * 20
     assert all(changed(g0, values(gan.generator.trainable_variables)))
     assert all(changed(d0, values(gan.discriminator.trainable_variables)))
-    assert set(history.history) == {"d_loss", "g_loss", "d_acc_real", "d_acc_fake"}
+    assert set(history.history) == {"d_loss", "g_loss", "d_acc_real", "d_acc_fake", "nonfinite"}
+    assert history.history["nonfinite"] == [0.0] * 20
     assert len(history.history["d_loss"]) == 20
     assert np.all(np.isfinite(history.history["g_loss"]))
     assert gan.d_optimizer.iterations.numpy() == 100 and gan.g_optimizer.iterations.numpy() == 100
@@ -105,3 +106,11 @@ def test_real_batches_are_a_pure_function_of_seed_and_step():
     assert all(np.array_equal(f, r) for f, r in zip(full[6:], resumed))
     other = [b.numpy() for _, b in real_batches(x, 8, 4, 0, 10)]
     assert not np.array_equal(full[0], other[0])
+
+
+def test_nan_weights_are_flagged_although_the_clipped_loss_stays_finite():
+    spec, gan = make_gan("curve")
+    gan.discriminator.layers[0].kernel.assign(np.full((2, 100), np.nan, np.float32))
+    history = gan.fit(real_batches(real_data("curve"), 32, 0, 0, 5), epochs=1, steps_per_epoch=5,
+                      verbose=0, shuffle=False)
+    assert history.history["nonfinite"] == [1.0]

@@ -12,6 +12,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
+from scipy.stats import linregress
 
 from ganflow import plots
 from ganflow.errors import UserError
@@ -33,6 +34,17 @@ def load_history(live_dir: str | Path) -> pd.DataFrame:
         except (OSError, ValueError) as exc:
             raise UserError(f"{path}: cannot read training history ({type(exc).__name__})") from None
     return pd.concat(frames, axis=1).reset_index()
+
+
+def divergence(history: pd.DataFrame, tail: float = 0.25) -> dict[str, float]:
+    """Symptoms of a failed run over the last ``tail`` of training: the fraction of logged
+    intervals where D is (near) perfect on both real and fake, and the slope of G's loss per
+    1,000 steps. ``diverged`` is 1 when D is saturated in ≥ 90% of them while G's loss rises."""
+    last = history.tail(max(int(len(history) * tail), 2))
+    saturated = float(np.mean((last["d_acc_real"] >= 0.99) & (last["d_acc_fake"] >= 0.99)))
+    slope = float(linregress(last["step"], last["g_loss"]).slope * 1000) if len(last) > 2 else 0.0
+    return {"d_saturated_frac": saturated, "g_loss_slope_per_1k": slope,
+            "diverged": int(saturated >= 0.9 and slope > 0)}
 
 
 def sample(spec: GanSpec, generator: keras.Model, n: int, seed: int) -> np.ndarray:
@@ -72,7 +84,8 @@ def image_quality(spec: GanSpec, feats_ref: np.ndarray, feats: np.ndarray, probs
 
 
 def evaluate(spec: GanSpec, params, generator: keras.Model, discriminator: keras.Model,
-             train_x: np.ndarray, test_x: np.ndarray, classifier: keras.Model | None = None) -> tuple[dict, dict]:
+             train_x: np.ndarray, test_x: np.ndarray, history: pd.DataFrame,
+             classifier: keras.Model | None = None) -> tuple[dict, dict]:
     """Metrics of a trained GAN; ``train_x``/``test_x`` are real data in the model's range.
 
     Quality metrics compare ``n`` = min(n_samples, held-out size) generated samples with ``n``
@@ -84,6 +97,7 @@ def evaluate(spec: GanSpec, params, generator: keras.Model, discriminator: keras
         "n_samples": params.n_samples,
         "d_acc_real_heldout": float(np.mean(p_real(discriminator, test_x) > 0.5)),
         "d_acc_fake": float(np.mean(p_real(discriminator, generated) <= 0.5)),
+        "training": divergence(history),
     }
     n = min(params.n_samples, len(test_x))
     rng = np.random.default_rng(params.seed)

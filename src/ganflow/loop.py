@@ -60,6 +60,9 @@ class LiveLogger(keras.callbacks.Callback):
         bad = [name for name, value in values.items() if not math.isfinite(value)]
         if bad:
             raise TrainingDiverged(f"{self.gan_name}: non-finite {bad[0]} at step {step}")
+        if values.pop("nonfinite", 0.0) > 0:
+            raise TrainingDiverged(f"{self.gan_name}: non-finite values (NaN/Inf) in steps "
+                                   f"{step - self.per_epoch + 1}-{step}")
         self.live.step = step
         for name, value in values.items():
             self.live.log_metric(name, value)

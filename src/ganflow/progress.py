@@ -34,7 +34,7 @@ class Progress(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         step = (epoch + 1) * self.per_epoch
-        shown = {k: f"{float(v):.4g}" for k, v in (logs or {}).items()}
+        shown = {k: f"{float(v):.4g}" for k, v in (logs or {}).items() if k != "nonfinite"}
         if self.bar is not None:
             self.bar.update(step - self.bar.n)
             self.bar.set_postfix(shown, refresh=False)

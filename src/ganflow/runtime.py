@@ -12,13 +12,15 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def setup(seed: int) -> str:
-    """Seed everything from ``seed``; return a one-line description of the device in use."""
+def setup(seed: int, deterministic: bool = True) -> str:
+    """Seed everything from ``seed`` (and, by default, enable op determinism); return a
+    one-line description of the device in use."""
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         for gpu in gpus:

@@ -47,6 +47,11 @@ def real_batches(
     return steps.map(sample, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+def _finite(loss: tf.Tensor, grads: list) -> tf.Tensor:
+    """Whether the loss and every gradient entry are finite (NaN/Inf anywhere makes the norm so)."""
+    return tf.math.is_finite(loss) & tf.math.is_finite(tf.linalg.global_norm(grads))
+
+
 def _p_real(d_out: tf.Tensor) -> tf.Tensor:
     """D's probability that each sample is real: the sigmoid unit, or the second softmax unit."""
     return d_out[:, -1]
@@ -74,9 +79,11 @@ class GAN(keras.Model):
         self.label_smoothing = label_smoothing
         self.label_noise = label_noise
         self.trace_count = 0  # Python side effect: grows only when train_step is traced
+        # "nonfinite": share of steps whose losses or gradients were NaN/Inf. The loss alone would
+        # not show it: cross-entropy clips probabilities and ReLU maps NaN to 0.
         self.trackers = {
             name: keras.metrics.Mean(name=name)
-            for name in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
+            for name in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake", "nonfinite")
         }
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
@@ -107,7 +114,9 @@ class GAN(keras.Model):
         return target
 
     def discriminator_update(self, real, fake, key):
-        """One D step on ``real`` (target 1 - smoothing) and ``fake`` (target 0); D's variables only."""
+        """One D step on ``real`` (target 1 - smoothing) and ``fake`` (target 0); D's variables only.
+
+        Returns (loss, accuracy on real, accuracy on fake, whether loss and gradients were finite)."""
         n_real, n_fake = tf.shape(real)[0], tf.shape(fake)[0]
         k_real, k_fake = tf.unstack(tf.random.experimental.stateless_split(key, 2))
         targets = tf.concat(
@@ -122,19 +131,22 @@ class GAN(keras.Model):
             p_real = _p_real(self.discriminator(inputs, training=True))
             loss = tf.reduce_mean(keras.ops.binary_crossentropy(targets, p_real))
         variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        grads = tape.gradient(loss, variables)
+        self.d_optimizer.apply_gradients(zip(grads, variables))
         correct = tf.cast(p_real > 0.5, tf.float32)
-        return loss, tf.reduce_mean(correct[:n_real]), 1.0 - tf.reduce_mean(correct[n_real:])
+        acc_real, acc_fake = tf.reduce_mean(correct[:n_real]), 1.0 - tf.reduce_mean(correct[n_real:])
+        return loss, acc_real, acc_fake, _finite(loss, grads)
 
     def generator_update(self, batch, key):
-        """One G step: make D call G's samples real; G's variables only."""
+        """One G step: make D call G's samples real; G's variables only. Returns (loss, finite)."""
         z = self._latents(batch, key)
         with tf.GradientTape() as tape:
             p_real = _p_real(self.discriminator(self.generator(z, training=True), training=True))
             loss = tf.reduce_mean(keras.ops.binary_crossentropy(tf.ones_like(p_real), p_real))
         variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return loss
+        grads = tape.gradient(loss, variables)
+        self.g_optimizer.apply_gradients(zip(grads, variables))
+        return loss, _finite(loss, grads)
 
     # --- the fused step --------------------------------------------------------------------
 
@@ -144,9 +156,10 @@ class GAN(keras.Model):
         batch = tf.shape(real)[0]
         k_z, k_d, k_g = tf.unstack(self._keys(step, 3))
         fake = self.generator(self._latents(batch, k_z), training=True)
-        d_loss, acc_real, acc_fake = self.discriminator_update(real, fake, k_d)
-        g_loss = self.generator_update(batch, k_g)
-        values = {"d_loss": d_loss, "g_loss": g_loss, "d_acc_real": acc_real, "d_acc_fake": acc_fake}
+        d_loss, acc_real, acc_fake, d_finite = self.discriminator_update(real, fake, k_d)
+        g_loss, g_finite = self.generator_update(batch, k_g)
+        values = {"d_loss": d_loss, "g_loss": g_loss, "d_acc_real": acc_real, "d_acc_fake": acc_fake,
+                  "nonfinite": 1.0 - tf.cast(d_finite & g_finite, tf.float32)}
         for name, value in values.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
@@ -169,7 +182,7 @@ class DiscriminatorPretrainer(GAN):
             fake = tf.random.stateless_uniform(tf.shape(real), k_z, minval=-1.0, maxval=1.0)
         else:
             fake = self.generator(self._latents(batch, k_z), training=False)
-        d_loss, acc_real, acc_fake = self.discriminator_update(real, fake, k_d)
+        d_loss, acc_real, acc_fake, _ = self.discriminator_update(real, fake, k_d)
         for name, value in (("d_loss", d_loss), ("d_acc_real", acc_real), ("d_acc_fake", acc_fake)):
             self.trackers[name].update_state(value)
         return {name: self.trackers[name].result() for name in ("d_loss", "d_acc_real", "d_acc_fake")}

@@ -12,6 +12,7 @@ import hashlib
 import numpy as np
 
 from ganflow.data import sources, synth
+from ganflow.data.io import load_npz
 from ganflow.errors import UserError
 
 Split = dict[str, np.ndarray]
@@ -56,6 +57,27 @@ def _cifar_ship(params) -> tuple[Split, Split]:
     test, rest = ships[order[: params.n_test]], ships[order[params.n_test :]]
     n_train = _take(params.n_train, len(rest), "prepare.cifar_ship.n_train")
     return {"x": rest[:n_train]}, {"x": test}
+
+
+SAMPLE_SHAPES = {
+    "sine": ((50,), "float32"),
+    "curve": ((2,), "float32"),
+    "mnist_dcgan": ((28, 28, 1), "uint8"),
+    "mnist_mlp": ((28, 28, 1), "uint8"),
+    "cifar_ship": ((32, 32, 3), "uint8"),
+}
+
+
+def load_prepared(gan: str, path) -> np.ndarray:
+    """The ``x`` array of a split written by :func:`prepare`, checked for shape, dtype and
+    finite values (NaN in the data would otherwise train silently: cross-entropy clips it)."""
+    shape, dtype = SAMPLE_SHAPES[gan]
+    x = load_npz(path, {"x": ((None, *shape), dtype)})["x"]
+    if len(x) == 0:
+        raise UserError(f"{path}: array 'x' is empty")
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        raise UserError(f"{path}: array 'x' has {int(np.sum(~np.isfinite(x)))} non-finite values")
+    return x
 
 
 def prepare(gan: str, params) -> tuple[Split, Split]:

@@ -1,0 +1,1 @@
+"""Benchmarks of the ganflow pipeline (run from the repository root; see benchmarks/README.md)."""
