@@ -1,8 +1,9 @@
 """Saving and loading Keras models: atomic, byte-reproducible writes; safe loads; one-line errors.
 
-A ``.keras`` file is a zip of ``metadata.json`` (with the save time), ``config.json`` and
-``model.weights.h5``. :func:`save_model` rewrites it with fixed zip timestamps and a fixed
-``date_saved``, so equal weights give an identical file and an identical DVC hash.
+A ``.keras`` file is a zip of ``metadata.json`` (with the save time), ``config.json`` (whose
+``shared_object_id`` values are Python ``id()``s) and ``model.weights.h5``. :func:`save_model`
+rewrites it with fixed zip timestamps, a fixed ``date_saved`` and shared-object ids renumbered
+in order of appearance, so equal models give an identical file and an identical DVC hash.
 """
 
 from __future__ import annotations
@@ -47,10 +48,25 @@ def _normalize(path: str) -> None:
                 meta = json.loads(data)
                 meta["date_saved"] = "1980-01-01@00:00:00"  # not the save time: reproducible files
                 data = json.dumps(meta).encode()
+            elif info.filename == "config.json":
+                data = json.dumps(_renumber_shared_ids(json.loads(data), {})).encode()
             fixed = zipfile.ZipInfo(info.filename, date_time=_EPOCH)
             fixed.compress_type = info.compress_type
             fixed.external_attr = 0o644 << 16
             dst.writestr(fixed, data)
+
+
+def _renumber_shared_ids(node, ids: dict):
+    """Replace each distinct ``shared_object_id`` (a memory address) by 1, 2, ... in order."""
+    if isinstance(node, dict):
+        return {
+            key: ids.setdefault(value, len(ids) + 1) if key == "shared_object_id"
+            else _renumber_shared_ids(value, ids)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_renumber_shared_ids(item, ids) for item in node]
+    return node
 
 
 def load_model(path: str | Path) -> keras.Model:
