@@ -204,6 +204,52 @@ def test_bad_params_stop_the_stage_with_one_line_and_keep_outputs(ci_repo):
     assert sha(model) == before
 
 
+def git(repo: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
+    return run(repo, env, "git", "-c", "user.name=ganflow", "-c", "user.email=ganflow@localhost", *args)
+
+
+def test_push_then_a_fresh_clone_pulls_everything_and_runs_nothing(ci_repo, tmp_path):
+    repo, env, _ = ci_repo
+    run(repo, env, "dvc", "remote", "add", "-d", "store", str(tmp_path / "remote"))
+    git(repo, env, "add", "dvc.lock", ".dvc/config")
+    git(repo, env, "commit", "-qm", "CI-scale results")
+    run(repo, env, "dvc", "push")
+    clone = tmp_path / "clone"
+    git(tmp_path, env, "clone", "-q", str(repo), str(clone))
+    run(clone, env, "dvc", "pull")
+    assert "Data and pipelines are up to date" in run(clone, env, "dvc", "status").stdout
+    assert ran_stages(run(clone, env, "dvc", "repro").stdout) == set()
+    for gan in GAN_NAMES:
+        assert sha(clone / f"models/{gan}/generator.keras") == sha(repo / f"models/{gan}/generator.keras")
+
+
+def test_queued_sweep_runs_in_workers_and_shows_in_exp_show_and_plots_diff(ci_repo):
+    import time
+
+    repo, env, _ = ci_repo  # a clean commit with dvc.lock (the push test committed it)
+    run(repo, env, "dvc", "exp", "run", "--queue", "-S", "train.lr=0.0003,0.0005", "evaluate@curve")
+    run(repo, env, "dvc", "queue", "start", "-j", "2")
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        status = run(repo, env, "dvc", "queue", "status").stdout
+        if not re.search(r"Queued|Running", status):
+            break
+        time.sleep(3)
+    assert status.count("Success") == 2, status
+    shown = json.loads(run(repo, env, "dvc", "exp", "show", "--json").stdout)
+    runs = {}
+    for exp in (e for rev in shown for e in (rev.get("experiments") or [])):
+        data = exp["revs"][0]["data"]
+        lr = data["params"]["params.yaml"]["data"]["train"]["lr"]
+        if lr in (0.0003, 0.0005):
+            runs[lr] = exp["name"]
+            assert "quality" in data["metrics"]["reports/curve/eval/metrics.json"]["data"]
+    assert set(runs) == {0.0003, 0.0005}
+    run(repo, env, "dvc", "plots", "diff", runs[0.0003], runs[0.0005], "-o", "sweep_plots")
+    html = (repo / "sweep_plots/index.html").read_text()
+    assert "curve: D and G loss" in html and runs[0.0003] in html and runs[0.0005] in html
+
+
 def test_exp_run_with_new_lr_reruns_train_and_evaluate_only(ci_repo):
     repo, env, _ = ci_repo
     proc = run(repo, env, "dvc", "exp", "run", "-S", "train.lr=0.0004", "-n", "lr4e-4")
