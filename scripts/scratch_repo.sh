@@ -17,4 +17,6 @@ cd "$dest"
 git init -q -b main
 git -c user.name=ganflow -c user.email=ganflow@localhost add -A
 git -c user.name=ganflow -c user.email=ganflow@localhost commit -qm "scratch copy${params:+ with $params}"
+# A scratch copy sends no usage reports and checks for no DVC updates (CI has no network).
+printf '[core]\n    analytics = false\n    check_update = false\n' > .dvc/config.local
 echo "$dest"

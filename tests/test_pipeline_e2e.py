@@ -7,8 +7,10 @@ import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +29,20 @@ IMAGE_METRICS = {"fcd", "kid_mean", "kid_std", "classifier_score", "classifier_s
                  "precision", "recall", "density", "coverage"}
 
 
-def run(cwd: Path, env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+def run(cwd: Path, env: dict, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run a command in its own process group. Past ``timeout`` seconds (or if the test is
+    interrupted) the whole group is killed and the test fails: a hung command never hangs CI."""
+    popen = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    try:
+        stdout, stderr = popen.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"{' '.join(args)}: still running after {timeout:.0f}s; killed") from None
+    finally:
+        if popen.poll() is None:
+            os.killpg(popen.pid, signal.SIGKILL)
+            popen.communicate()
+    proc = subprocess.CompletedProcess(args, popen.returncode, stdout, stderr)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc
@@ -46,10 +60,11 @@ def sha(path: Path) -> str:
 def ci_repo(tmp_path_factory, mirror_env):
     """A scratch copy with params.ci.yaml as params.yaml, after a full `dvc repro`."""
     dest = tmp_path_factory.mktemp("e2e") / "repo"
-    env = {**os.environ, **mirror_env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {**os.environ, **mirror_env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "DVC_NO_ANALYTICS": "1"}  # no usage reports from a test run (no network in CI anyway)
     env.pop("DVC_EXP_NAME", None)
     run(REPO, env, "bash", "scripts/scratch_repo.sh", str(dest), "params.ci.yaml")
-    proc = run(dest, env, "dvc", "repro")
+    proc = run(dest, env, "dvc", "repro", timeout=2400)
     return dest, env, proc.stdout
 
 
@@ -130,7 +145,7 @@ def test_forced_rerun_is_bitwise_identical(ci_repo):
     before = lock_hashes(repo)
     # outs per GAN: prepare 1, pretrain 2, train 4, evaluate 2; classifiers 2 each
     assert len(before) == 9 * len(GAN_NAMES) + 2 * 2
-    run(repo, env, "dvc", "repro", "-f")
+    run(repo, env, "dvc", "repro", "-f", timeout=2400)
     after = lock_hashes(repo)
     assert [k for k in before if before[k] != after[k]] == []
 
@@ -223,19 +238,42 @@ def test_push_then_a_fresh_clone_pulls_everything_and_runs_nothing(ci_repo, tmp_
         assert sha(clone / f"models/{gan}/generator.keras") == sha(repo / f"models/{gan}/generator.keras")
 
 
-def test_queued_sweep_runs_in_workers_and_shows_in_exp_show_and_plots_diff(ci_repo):
-    import time
+def start_queue(repo: Path, env: dict, jobs: int) -> None:
+    # The workers are daemons that inherit the caller's stdout and stderr: with pipes there,
+    # `dvc queue start` would not return until every worker has exited.
+    subprocess.run(["dvc", "queue", "start", "-j", str(jobs)], cwd=repo, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
 
+
+def drain_queue(repo: Path, env: dict, jobs: int, timeout: float) -> str:
+    """Start ``jobs`` workers and wait until nothing is queued or running; the last status."""
+    start_queue(repo, env, jobs)
+    deadline = time.monotonic() + timeout
+    status = ""
+    while time.monotonic() < deadline:
+        time.sleep(3)
+        proc = run(repo, env, "dvc", "queue", "status", check=False, timeout=120)
+        status = proc.stdout
+        if proc.returncode or re.search(r"Queued|Running", status) is None:
+            break
+        if "Running" not in status and "0 active, 0 idle" in status:
+            # A worker can exit while tasks are still queued (iterative/dvc#10562); the
+            # documented remedy is another `dvc queue start`.
+            start_queue(repo, env, jobs)
+    return status
+
+
+def test_queued_sweep_runs_in_workers_and_shows_in_exp_show_and_plots_diff(ci_repo):
     repo, env, _ = ci_repo  # a clean commit with dvc.lock (the push test committed it)
     run(repo, env, "dvc", "exp", "run", "--queue", "-S", "train.lr=0.0003,0.0005", "evaluate@curve")
-    run(repo, env, "dvc", "queue", "start", "-j", "2")
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        status = run(repo, env, "dvc", "queue", "status").stdout
-        if not re.search(r"Queued|Running", status):
-            break
-        time.sleep(3)
-    assert status.count("Success") == 2, status
+    try:
+        status = drain_queue(repo, env, jobs=2, timeout=900)
+    finally:
+        run(repo, env, "dvc", "queue", "stop", "--kill", check=False, timeout=120)
+    if status.count("Success") != 2:  # show what the unfinished tasks printed
+        tasks = re.findall(r"^(\w+)\s.*\b(?:Queued|Running|Failed)\b", status, re.M)
+        logs = [run(repo, env, "dvc", "queue", "logs", t, check=False, timeout=60) for t in tasks]
+        raise AssertionError(status + "".join(p.stdout[-2000:] + p.stderr[-2000:] for p in logs))
     shown = json.loads(run(repo, env, "dvc", "exp", "show", "--json").stdout)
     runs = {}
     for exp in (e for rev in shown for e in (rev.get("experiments") or [])):
