@@ -32,7 +32,8 @@ import keras
 import numpy as np
 
 from ganflow.models import GanSpec
-from ganflow.training import GAN, make_optimizer, real_batches
+from ganflow.loop import build_gan
+from ganflow.training import make_optimizer, real_batches
 
 PHASES = ("predict", "d_train_on_batch", "gan_train_on_batch")
 # Steps ``real_batches`` may draw: far more than any benchmark runs (the dataset is lazy).
@@ -187,17 +188,9 @@ class FusedLoop:
     """(B) The pipeline's fused step, compiled and fed as ``loop.train_adversarial`` does."""
 
     def __init__(self, spec: GanSpec, params, x: np.ndarray, batch: int, steps_per_execution: int):
-        gp = params.gan
-        self.gan = GAN(spec.build_generator(), spec.build_discriminator(), spec.latent_dim,
-                       seed=gp.seed, label_smoothing=gp.label_smoothing, label_noise=gp.label_noise)
-        self.gan.compile(
-            d_optimizer=make_optimizer(spec, params.lr * gp.lr_scale.d),
-            g_optimizer=make_optimizer(spec, params.lr * gp.lr_scale.g),
-            steps_per_execution=steps_per_execution,
-            jit_compile=gp.jit_compile,
-        )
-        self.gan.d_optimizer.build(self.gan.discriminator.trainable_variables)
-        self.gan.g_optimizer.build(self.gan.generator.trainable_variables)
+        gp = params.gan.model_copy(update={"log_every": steps_per_execution})
+        self.gan = build_gan(spec, params.model_copy(update={"gan": gp}),
+                             spec.build_generator(), spec.build_discriminator())
         self.steps_per_execution = steps_per_execution
         self.iterator = iter(real_batches(x, batch, gp.seed, 0, _MAX_STEPS))
         self.gan.make_train_function()

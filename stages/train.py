@@ -32,19 +32,26 @@ def main() -> None:
     spec = get_spec(args.gan)
     x = spec.to_model(load_prepared(args.gan, args.data))
     print(f"train {args.gan}: {runtime.setup(params.gan.seed, params.gan.deterministic)}")
+    strategy = runtime.distribution_strategy(params.strategy)  # before any other TF work
+    if params.strategy != "default" or params.gan.precision != "float32":
+        print(f"train {args.gan}: {params.strategy} strategy, {strategy.num_replicas_in_sync} "
+              f"replica(s); {params.gan.precision}")
     generator = load_model(args.init / "generator.keras")
     discriminator = load_model(args.init / "discriminator.keras")
     checkpoint = None
     if args.checkpoint:
         run_id = fingerprint(params=params.model_dump(), data=file_digest(args.data), init=file_digest(args.init))
         checkpoint = Checkpoint(args.checkpoint, run_id)
-    gan = train_adversarial(spec, params.lr, params.gan, generator, discriminator, x, str(args.live), checkpoint)
-    save_model(gan.generator, args.out / "generator.keras")
-    save_model(gan.discriminator, args.out / "discriminator.keras")
-    steps = gan.steps_run
-    print(f"train {args.gan}: {steps} steps in {gan.wall_time_s:.1f}s "
-          f"({steps / gan.wall_time_s:.1f} steps/s); wrote {args.out}/{{generator,discriminator}}.keras "
-          f"and {args.live}")
+    trained = train_adversarial(spec, params, generator, discriminator, x, str(args.live),
+                                checkpoint, strategy)
+    if not trained.chief:
+        print(f"train {args.gan}: done on a non-chief worker; the chief writes the outputs")
+        return
+    save_model(trained.generator, args.out / "generator.keras")
+    save_model(trained.discriminator, args.out / "discriminator.keras")
+    steps, wall = trained.steps_run, trained.wall_time_s
+    print(f"train {args.gan}: {steps} steps in {wall:.1f}s ({steps / wall:.1f} steps/s); "
+          f"wrote {args.out}/{{generator,discriminator}}.keras and {args.live}")
 
 
 if __name__ == "__main__":

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import math
 import shutil
+import tempfile
 import time
+from dataclasses import dataclass
 
 import keras
 import numpy as np
+import tensorflow as tf
 from dvclive import Live
 
-from ganflow import plots
+from ganflow import plots, runtime
 from ganflow.checkpoint import Checkpoint, CheckpointWriter
 from ganflow.errors import UserError
 from ganflow.models import GanSpec
@@ -130,28 +133,83 @@ def discriminator_accuracy(trainer: DiscriminatorPretrainer, x: np.ndarray, batc
     return {"d_acc_real": float(np.mean(p_real > 0.5)), "d_acc_fake": float(np.mean(p_fake <= 0.5))}
 
 
-def train_adversarial(spec: GanSpec, lr: float, params, generator: keras.Model,
-                      discriminator: keras.Model, x: np.ndarray, live_dir: str,
-                      checkpoint: Checkpoint | None = None) -> GAN:
+@dataclass
+class Trained:
+    """What adversarial training hands back: the float32 G and D it was given, now trained."""
+
+    generator: keras.Model
+    discriminator: keras.Model
+    steps_run: int
+    wall_time_s: float
+    chief: bool  # False on a multi-worker cluster's other workers, which write nothing
+
+
+def _copy_values(target: keras.Model, source: keras.Model) -> None:
+    """Every variable of ``source`` (weights, BatchNorm statistics, Dropout seed states) into
+    ``target``, a model of the same architecture."""
+    if [v.shape for v in target.variables] != [v.shape for v in source.variables]:
+        raise ValueError(f"{target.name}: variables differ from {source.name}'s")
+    for var, value in zip(target.variables, source.variables):
+        var.assign(value)
+
+
+def build_gan(spec: GanSpec, train, generator: keras.Model, discriminator: keras.Model,
+              strategy=None) -> GAN:
+    """The :class:`GAN` of ``generator`` and ``discriminator`` compiled as the train stage runs
+    it: optimizers at ``train.lr × lr_scale``, ``jit_compile``, optimizer slots created.
+
+    ``train`` holds ``lr`` and the GAN's block (``gan``). Under a distribution ``strategy`` or a
+    mixed ``precision``, G and D are rebuilt in the strategy's scope under that dtype policy and
+    take the given models' values (variables stay float32). Keras's multi-step loop does not run
+    on a distributed dataset (Keras 3.15: "You must feed a value for placeholder tensor"), so
+    there a compiled call is one step; the default strategy runs ``log_every`` steps per call.
+    """
+    gp = train.gan
+    strategy = strategy or tf.distribute.get_strategy()
+    replicas = strategy.num_replicas_in_sync
+    if gp.batch_size % replicas:
+        raise UserError(f"train.{spec.name}.batch_size: {gp.batch_size} is not divisible by the "
+                        f"{replicas} replicas of train.strategy")
+    default = strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy()
+    with strategy.scope(), runtime.dtype_policy(gp.precision):
+        if not default or gp.precision != "float32":
+            g, d = spec.build_generator(), spec.build_discriminator()
+            _copy_values(g, generator)
+            _copy_values(d, discriminator)
+            generator, discriminator = g, d
+        gan = GAN(generator, discriminator, spec.latent_dim, seed=gp.seed,
+                  label_smoothing=gp.label_smoothing, label_noise=gp.label_noise)
+        optimizers = [make_optimizer(spec, train.lr * gp.lr_scale.d),
+                      make_optimizer(spec, train.lr * gp.lr_scale.g)]
+        if gp.precision == "mixed_float16":
+            optimizers = [keras.optimizers.LossScaleOptimizer(o) for o in optimizers]
+        gan.compile(d_optimizer=optimizers[0], g_optimizer=optimizers[1],
+                    steps_per_execution=gp.log_every if default else 1, jit_compile=gp.jit_compile)
+        # Create the optimizers' slots now (not lazily in the first trace), so a checkpoint can
+        # be restored into them and fresh and resumed runs build the same graph.
+        gan.d_optimizer.build(discriminator.trainable_variables)
+        gan.g_optimizer.build(generator.trainable_variables)
+    return gan
+
+
+def train_adversarial(spec: GanSpec, train, generator: keras.Model, discriminator: keras.Model,
+                      x: np.ndarray, live_dir: str, checkpoint: Checkpoint | None = None,
+                      strategy=None) -> Trained:
     """Adversarial training of ``generator`` against ``discriminator`` on real data ``x``
-    (already in the model's range), logging to DVCLive in ``live_dir``.
+    (already in the model's range), logging to DVCLive in ``live_dir``; ``train`` holds ``lr``
+    and the GAN's params block (``gan``); see :func:`build_gan` for ``strategy``.
 
     With a ``checkpoint``, resumes from its last matching state (see :mod:`ganflow.checkpoint`)
-    and saves one every ``params.checkpoint_every`` steps.
+    and saves one every ``params.checkpoint_every`` steps. On a multi-worker cluster only the
+    chief logs and checkpoints; the other workers log to a temporary directory.
     """
+    params = train.gan
     check_batch(params.batch_size, len(x), f"train.{spec.name}.batch_size")
-    gan = GAN(generator, discriminator, spec.latent_dim, seed=params.seed,
-              label_smoothing=params.label_smoothing, label_noise=params.label_noise)
-    gan.compile(
-        d_optimizer=make_optimizer(spec, lr * params.lr_scale.d),
-        g_optimizer=make_optimizer(spec, lr * params.lr_scale.g),
-        steps_per_execution=params.log_every,
-        jit_compile=params.jit_compile,
-    )
-    # Create the optimizers' slots now (not lazily in the first trace), so a checkpoint can
-    # be restored into them and fresh and resumed runs build the same graph.
-    gan.d_optimizer.build(discriminator.trainable_variables)
-    gan.g_optimizer.build(generator.trainable_variables)
+    strategy = strategy or tf.distribute.get_strategy()
+    gan = build_gan(spec, train, generator, discriminator, strategy)
+    chief = runtime.is_chief(strategy)
+    if not chief:
+        live_dir, checkpoint = tempfile.mkdtemp(prefix="ganflow-worker-"), None
     start = checkpoint.restore(gan, live_dir) if checkpoint else 0
     if start == 0:
         shutil.rmtree(live_dir, ignore_errors=True)
@@ -172,8 +230,10 @@ def train_adversarial(spec: GanSpec, lr: float, params, generator: keras.Model,
         t0 = time.perf_counter()
         gan.fit(data, epochs=params.steps // params.log_every, initial_epoch=start // params.log_every,
                 steps_per_epoch=params.log_every, verbose=0, shuffle=False, callbacks=callbacks)
-        gan.wall_time_s = time.perf_counter() - t0
-        gan.steps_run = params.steps - start
+        wall = time.perf_counter() - t0
     if checkpoint:
         checkpoint.complete(params.steps)
-    return gan
+    if gan.generator is not generator:  # rebuilt for a strategy or precision
+        _copy_values(generator, gan.generator)
+        _copy_values(discriminator, gan.discriminator)
+    return Trained(generator, discriminator, params.steps - start, wall, chief)

@@ -1,7 +1,7 @@
 """Typed, validated params: each stage reads exactly the keys dvc.yaml declares for it.
 
 params.yaml has one section per stage (``prepare``, ``pretrain``, ``train``, ``evaluate``);
-inside each, one block per GAN, plus shared keys (only ``train.lr``). A stage for GAN ``g``
+inside each, one block per GAN, plus shared keys (only ``train.lr`` and ``train.strategy``). A stage for GAN ``g``
 reads ``<stage>.<g>`` and the stage's shared keys, nothing else: see :func:`declared_params`,
 which the test suite checks against dvc.yaml.
 
@@ -14,7 +14,7 @@ names the file and the key.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
@@ -106,6 +106,9 @@ class TrainGanParams(_Params):
     # killed run resumes where it stopped.
     checkpoint_every: Count
     jit_compile: StrictBool = False
+    # Keras dtype policy while training: float32, or mixed_bfloat16 / mixed_float16 (compute in
+    # 16 bits, variables in float32; float16 with dynamic loss scaling). Saved models are float32.
+    precision: Literal["float32", "mixed_bfloat16", "mixed_float16"] = "float32"
     # TensorFlow op determinism (bitwise-reproducible runs). On CPU it costs nothing measurable;
     # on GPU it can slow some kernels (cuDNN picks deterministic algorithms).
     deterministic: StrictBool = True
@@ -120,6 +123,9 @@ class TrainGanParams(_Params):
 
 class TrainParams(_Params):
     lr: Annotated[Float, Field(gt=0, le=1)]
+    # tf.distribute strategy: one device; all local GPUs (MirroredStrategy); or the workers in
+    # TF_CONFIG (MultiWorkerMirroredStrategy). batch_size is the global batch.
+    strategy: Literal["default", "mirrored", "multi_worker"]
     gan: TrainGanParams
 
 
@@ -147,7 +153,7 @@ _PREPARE = {
     "mnist_mlp": PrepareImages,
     "cifar_ship": PrepareShips,
 }
-_SHARED_KEYS = {"prepare": (), "pretrain": (), "train": ("lr",), "evaluate": (), "classifier": ()}
+_SHARED_KEYS = {"prepare": (), "pretrain": (), "train": ("lr", "strategy"), "evaluate": (), "classifier": ()}
 STAGES = tuple(_SHARED_KEYS)
 CLASSIFIER_DATASETS = ("mnist", "cifar10")
 # The blocks a section holds: one per GAN, except the classifier's (one per real dataset).
@@ -239,7 +245,7 @@ def load_params(path: str | Path, stage: str, gan: str) -> Any:
     section = _section(doc, path, stage, gan)
     prefix = f"{stage}.{gan}"
     if stage == "train":
-        data = {"lr": section["lr"], "gan": section[gan]}
+        data = {key: section[key] for key in _SHARED_KEYS[stage]} | {"gan": section[gan]}
         return _validate(TrainParams, data, path, prefix, gan_field="gan")
     model = _PREPARE[gan] if stage == "prepare" else _MODELS[stage]
     return _validate(model, section[gan], path, prefix)

@@ -1,4 +1,5 @@
-"""Process set-up shared by the stages that run TensorFlow: quiet logs, seeds, device report.
+"""Process set-up shared by the stages that run TensorFlow: quiet logs, seeds, device report,
+the distribution strategy and the dtype policy.
 
 Import this module before TensorFlow. ``setup(seed)`` seeds Python, numpy and Keras (which seeds
 the layers' initializers and dropout generators) and enables TensorFlow op determinism, so a
@@ -8,6 +9,7 @@ CPU run at a fixed thread count is bitwise reproducible.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -28,3 +30,47 @@ def setup(seed: int, deterministic: bool = True) -> str:
         return f"GPU: {', '.join(g.name for g in gpus)}"
     threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
     return f"CPU ({threads} threads; no GPU visible to TensorFlow)"
+
+
+def distribution_strategy(name: str):
+    """The ``tf.distribute`` strategy called ``name`` (``train.strategy``).
+
+    ``mirrored`` mirrors over every local GPU, or, with none, over the logical CPU devices
+    (one unless the process split its CPU, as the tests do). ``multi_worker`` reads the cluster
+    from ``TF_CONFIG``; create it before any other TensorFlow work in the process.
+    """
+    import tensorflow as tf
+
+    from ganflow.errors import UserError
+
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([d.name for d in devices])
+    if name == "multi_worker":
+        if not os.environ.get("TF_CONFIG"):
+            raise UserError("train.strategy: multi_worker needs TF_CONFIG (the cluster and this "
+                            "worker's task); see README, Scaling out")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise UserError(f"train.strategy: unknown strategy {name!r}")
+
+
+def is_chief(strategy) -> bool:
+    """Whether this process writes the outputs: always, except on a multi-worker cluster's
+    non-chief workers."""
+    return bool(getattr(strategy.extended, "should_checkpoint", True))
+
+
+@contextmanager
+def dtype_policy(name: str):
+    """Keras's global dtype policy set to ``name`` (``float32``, ``mixed_bfloat16``,
+    ``mixed_float16``) while models are built inside the block."""
+    import keras
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)

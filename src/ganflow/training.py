@@ -5,10 +5,16 @@ holds G and D, and one :meth:`GAN.train_step` that does both updates with ``Grad
 inside the ``tf.function`` Keras compiles for ``fit``. G's update applies gradients to G's
 trainable variables only; D's update to D's only.
 
-Input is a dataset of ``(step, real_batch)`` (see :func:`real_batches`). Every random draw in a
+Input is a dataset of ``(steps, real_batch)`` (see :func:`real_batches`). Every random draw in a
 step (real-batch indices, latent vectors, label noise) is a stateless function of
 ``(seed, step)``, so a run is bitwise reproducible on CPU and can resume at any step. Dropout
 uses Keras's own seeded generators, whose state lives in D's variables.
+
+The step is written once for every ``tf.distribute`` strategy. ``batch_size`` is the global
+batch: under a strategy with R replicas each replica gets its slice of the global batch, draws
+the *global* batch's latents and label noise and keeps its own slice (so R replicas see exactly
+the samples one device would), and divides its losses by R before differentiating, because the
+optimizers sum gradients across replicas. With one replica this is the plain step.
 
 :class:`DiscriminatorPretrainer` reuses the same D update against a fixed fake source: the
 initial generator, or uniform noise (the ``curve`` tutorial).
@@ -33,28 +39,61 @@ def make_optimizer(spec: GanSpec, lr: float) -> keras.optimizers.Optimizer:
 def real_batches(
     x: np.ndarray, batch_size: int, seed: int, start: int, stop: int
 ) -> tf.data.Dataset:
-    """``(step, batch)`` for steps ``start..stop-1``; batch indices drawn with replacement
-    from a stateless RNG keyed by ``(seed, step)``, so any step's batch can be recomputed."""
+    """``(steps, batch)`` for steps ``start..stop-1``; batch indices drawn with replacement
+    from a stateless RNG keyed by ``(seed, step)``, so any step's batch can be recomputed.
+
+    ``steps`` is the step number repeated once per sample, so that a distribution strategy
+    that splits the batch across replicas hands every replica its step too."""
     data = tf.constant(x)
     n = len(x)
 
     def sample(step: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         key = tf.random.experimental.stateless_fold_in(tf.constant([seed, 1], tf.int64), step)
         idx = tf.random.stateless_uniform([batch_size], key, maxval=n, dtype=tf.int64)
-        return step, tf.gather(data, idx)
+        return tf.fill([batch_size], step), tf.gather(data, idx)
 
     steps = tf.data.Dataset.range(start, stop)
     return steps.map(sample, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def _finite(loss: tf.Tensor, grads: list) -> tf.Tensor:
-    """Whether the loss and every gradient entry are finite (NaN/Inf anywhere makes the norm so)."""
-    return tf.math.is_finite(loss) & tf.math.is_finite(tf.linalg.global_norm(grads))
-
-
 def _p_real(d_out: tf.Tensor) -> tf.Tensor:
-    """D's probability that each sample is real: the sigmoid unit, or the second softmax unit."""
-    return d_out[:, -1]
+    """D's probability that each sample is real (the sigmoid unit, or the second softmax unit),
+    in float32 whatever the compute precision."""
+    return tf.cast(d_out[:, -1], tf.float32)
+
+
+def _replica() -> tuple[tf.Tensor, int]:
+    """(this replica's index, number of replicas) of the current distribution strategy."""
+    ctx = tf.distribute.get_replica_context()
+    return ctx.replica_id_in_sync_group, ctx.num_replicas_in_sync
+
+
+def _local_slice(values: tf.Tensor, local: tf.Tensor) -> tf.Tensor:
+    """This replica's ``local`` rows of ``values``, drawn for the global batch."""
+    replica, n = _replica()
+    return values if n == 1 else values[replica * local:(replica + 1) * local]
+
+
+def _scaled(loss: tf.Tensor, optimizer) -> tf.Tensor:
+    """What to differentiate (inside the tape): this replica's share of ``loss`` (optimizers sum
+    gradients across replicas), times the loss scale for a mixed_float16 loss-scale optimizer
+    (which unscales the gradients)."""
+    _, n = _replica()
+    share = loss / n if n > 1 else loss
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        share = optimizer.scale_loss(share)
+    return share
+
+
+def _finite(loss: tf.Tensor, grads: list, optimizer) -> tf.Tensor:
+    """Whether the loss and every gradient entry are finite (NaN/Inf anywhere makes the norm so).
+
+    A loss-scale optimizer skips steps whose scaled gradients overflow and lowers its scale:
+    there only the loss counts."""
+    finite = tf.math.is_finite(loss)
+    if not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        finite &= tf.math.is_finite(tf.linalg.global_norm(grads))
+    return finite
 
 
 class GAN(keras.Model):
@@ -95,6 +134,13 @@ class GAN(keras.Model):
     def metrics(self):
         return list(self.trackers.values())
 
+    def _maybe_symbolic_build(self, *args, **kwargs):
+        # Under a distribution strategy Keras's fit first "builds" the model symbolically by
+        # calling it on a batch of data (mean-reduced across replicas: that fails under
+        # MultiWorkerMirroredStrategy in Keras 3.15, and call() here takes latents, not data).
+        # Nothing needs building: G, D and the optimizers are built before fit (loop.build_gan).
+        return
+
     def call(self, z, training=False):
         return self.generator(z, training=training)
 
@@ -105,12 +151,17 @@ class GAN(keras.Model):
         return tf.random.experimental.stateless_split(key, n)
 
     def _latents(self, batch: tf.Tensor, key: tf.Tensor) -> tf.Tensor:
-        return tf.random.stateless_normal(tf.stack([batch, self.latent_dim]), key)
+        """``batch`` latent vectors: this replica's slice of the global batch's."""
+        _, n = _replica()
+        z = tf.random.stateless_normal(tf.stack([batch * n, self.latent_dim]), key)
+        return _local_slice(z, batch)
 
     def _targets(self, value: float, batch: tf.Tensor, key: tf.Tensor) -> tf.Tensor:
         target = tf.fill([batch], value)
         if self.label_noise:
-            target += self.label_noise * tf.random.stateless_uniform([batch], key)
+            _, n = _replica()
+            noise = tf.random.stateless_uniform([batch * n], key)
+            target += self.label_noise * _local_slice(noise, batch)
         return target
 
     def discriminator_update(self, real, fake, key):
@@ -130,12 +181,13 @@ class GAN(keras.Model):
         with tf.GradientTape() as tape:
             p_real = _p_real(self.discriminator(inputs, training=True))
             loss = tf.reduce_mean(keras.ops.binary_crossentropy(targets, p_real))
+            scaled = _scaled(loss, self.d_optimizer)
         variables = self.discriminator.trainable_variables
-        grads = tape.gradient(loss, variables)
+        grads = tape.gradient(scaled, variables)
         self.d_optimizer.apply_gradients(zip(grads, variables))
         correct = tf.cast(p_real > 0.5, tf.float32)
         acc_real, acc_fake = tf.reduce_mean(correct[:n_real]), 1.0 - tf.reduce_mean(correct[n_real:])
-        return loss, acc_real, acc_fake, _finite(loss, grads)
+        return loss, acc_real, acc_fake, _finite(loss, grads, self.d_optimizer)
 
     def generator_update(self, batch, key):
         """One G step: make D call G's samples real; G's variables only. Returns (loss, finite)."""
@@ -143,18 +195,19 @@ class GAN(keras.Model):
         with tf.GradientTape() as tape:
             p_real = _p_real(self.discriminator(self.generator(z, training=True), training=True))
             loss = tf.reduce_mean(keras.ops.binary_crossentropy(tf.ones_like(p_real), p_real))
+            scaled = _scaled(loss, self.g_optimizer)
         variables = self.generator.trainable_variables
-        grads = tape.gradient(loss, variables)
+        grads = tape.gradient(scaled, variables)
         self.g_optimizer.apply_gradients(zip(grads, variables))
-        return loss, _finite(loss, grads)
+        return loss, _finite(loss, grads, self.g_optimizer)
 
     # --- the fused step --------------------------------------------------------------------
 
     def train_step(self, data):
         self.trace_count += 1
-        step, real = data
+        steps, real = data
         batch = tf.shape(real)[0]
-        k_z, k_d, k_g = tf.unstack(self._keys(step, 3))
+        k_z, k_d, k_g = tf.unstack(self._keys(steps[0], 3))
         fake = self.generator(self._latents(batch, k_z), training=True)
         d_loss, acc_real, acc_fake, d_finite = self.discriminator_update(real, fake, k_d)
         g_loss, g_finite = self.generator_update(batch, k_g)
@@ -162,7 +215,16 @@ class GAN(keras.Model):
                   "nonfinite": 1.0 - tf.cast(d_finite & g_finite, tf.float32)}
         for name, value in values.items():
             self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self._results(self.trackers)
+
+    @staticmethod
+    def _results(trackers: dict) -> dict:
+        """The trackers' means, as ``fit`` can reduce them across replicas: scalars, except under
+        MultiWorkerMirroredStrategy, where Keras 3.15 reduces logs as ``MEAN`` over axis 0 and
+        so needs an axis (shape [1]; the reduced logs come out scalar)."""
+        multi_worker = isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy)
+        return {name: tf.reshape(t.result(), [1]) if multi_worker else t.result()
+                for name, t in trackers.items()}
 
 
 class DiscriminatorPretrainer(GAN):
@@ -175,14 +237,16 @@ class DiscriminatorPretrainer(GAN):
 
     def train_step(self, data):
         self.trace_count += 1
-        step, real = data
+        steps, real = data
         batch = tf.shape(real)[0]
-        k_z, k_d = tf.unstack(self._keys(step, 2))
+        k_z, k_d = tf.unstack(self._keys(steps[0], 2))
         if self.fake_uniform:
-            fake = tf.random.stateless_uniform(tf.shape(real), k_z, minval=-1.0, maxval=1.0)
+            _, n = _replica()
+            shape = tf.concat([[batch * n], tf.shape(real)[1:]], axis=0)
+            fake = _local_slice(tf.random.stateless_uniform(shape, k_z, minval=-1.0, maxval=1.0), batch)
         else:
             fake = self.generator(self._latents(batch, k_z), training=False)
         d_loss, acc_real, acc_fake, _ = self.discriminator_update(real, fake, k_d)
         for name, value in (("d_loss", d_loss), ("d_acc_real", acc_real), ("d_acc_fake", acc_fake)):
             self.trackers[name].update_state(value)
-        return {name: self.trackers[name].result() for name in ("d_loss", "d_acc_real", "d_acc_fake")}
+        return self._results({name: self.trackers[name] for name in ("d_loss", "d_acc_real", "d_acc_fake")})

@@ -1,0 +1,99 @@
+"""train.strategy and train.<gan>.precision: the one train step under tf.distribute strategies
+and Keras mixed precision, on CPU (two logical devices, or two worker processes on localhost).
+
+Each run is a fresh process (tests/strategy_run.py): logical devices and TF_CONFIG must be set
+before TensorFlow starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ganflow import runtime
+from ganflow.errors import UserError
+
+SCRIPT = Path(__file__).with_name("strategy_run.py")
+
+
+def start(gan: str, strategy: str, precision: str, workdir: Path, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(SCRIPT), gan, strategy, precision, str(workdir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
+
+
+def result(proc: subprocess.Popen) -> dict:
+    try:
+        out, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err[-3000:]
+    return json.loads(out)
+
+
+def train(gan: str, strategy: str, precision: str, workdir: Path) -> dict:
+    return result(start(gan, strategy, precision, workdir))
+
+
+def max_abs_diff(a: dict, b: dict) -> float:
+    return max(float(np.max(np.abs(np.subtract(x, y)))) for x, y in zip(a["weights"], b["weights"], strict=True))
+
+
+@pytest.fixture(scope="module")
+def one_device(tmp_path_factory) -> dict:
+    return train("curve", "default", "float32", tmp_path_factory.mktemp("one"))
+
+
+def test_mirrored_on_two_devices_matches_one_device_with_the_same_global_batch(one_device, tmp_path):
+    mirrored = train("curve", "mirrored", "float32", tmp_path)
+    assert (one_device["replicas"], mirrored["replicas"]) == (1, 2)
+    # Each replica trains on its half of the same global batch (and of the same latents and
+    # label noise); summed gradients of loss/2 equal one device's up to float rounding.
+    assert max_abs_diff(one_device, mirrored) < 1e-5
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def test_multi_worker_on_two_local_processes_matches_one_device(one_device, tmp_path):
+    cluster = {"worker": [f"localhost:{free_port()}", f"localhost:{free_port()}"]}
+    procs = [start("curve", "multi_worker", "float32", tmp_path / f"w{i}",
+                   {"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})})
+             for i in (1, 0)]
+    workers = [result(p) for p in procs]
+    for worker in workers:
+        assert worker["replicas"] == 2
+        assert max_abs_diff(one_device, worker) < 1e-5
+    assert workers[0]["sha256"] == workers[1]["sha256"]  # the workers hold the same model
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_and_hands_back_float32_models(one_device, tmp_path, precision):
+    mixed = train("curve", "default", precision, tmp_path)
+    assert mixed["dtype"] == "float32"  # what the stage saves
+    assert all(np.isfinite(w).all() for w in map(np.asarray, mixed["weights"]))
+    # 16-bit compute took effect: the run differs from float32's, but not by much
+    assert mixed["sha256"] != one_device["sha256"]
+    assert max_abs_diff(one_device, mixed) < 0.1
+
+
+def test_dropout_softmax_gan_trains_mirrored_in_bfloat16(tmp_path):
+    run = train("sine", "mirrored", "mixed_bfloat16", tmp_path)
+    assert run["replicas"] == 2 and run["steps_run"] == 40
+    assert all(np.isfinite(w).all() for w in map(np.asarray, run["weights"]))
+
+
+def test_multi_worker_without_tf_config_names_the_param(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(UserError, match="train.strategy: multi_worker needs TF_CONFIG"):
+        runtime.distribution_strategy("multi_worker")
