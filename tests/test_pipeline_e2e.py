@@ -168,6 +168,8 @@ def set_param(repo: Path, dotted: str, value) -> None:
         ("pretrain.cifar_ship.lr", 0.001, {"pretrain@cifar_ship"}),
         ("prepare.mnist_dcgan.n_test", 256, {"prepare@mnist_dcgan"}),
         ("train.lr", 0.0003, {f"train@{g}" for g in GAN_NAMES}),
+        ("train.strategy", "mirrored", {f"train@{g}" for g in GAN_NAMES}),
+        ("train.cifar_ship.precision", "mixed_float16", {"train@cifar_ship"}),
     ],
 )
 def test_a_params_change_invalidates_exactly_the_stages_that_read_it(ci_repo, dotted, value, expected):
