@@ -33,7 +33,9 @@ import numpy as np
 
 from ganflow.models import GanSpec
 from ganflow.loop import build_gan
-from ganflow.training import make_optimizer, real_batches
+from ganflow.models.layers import Dropout
+from ganflow.optimizers import make_optimizer
+from ganflow.training import real_batches
 
 PHASES = ("predict", "d_train_on_batch", "gan_train_on_batch")
 # Steps ``real_batches`` may draw: far more than any benchmark runs (the dataset is lazy).
@@ -77,6 +79,15 @@ def _changed(before: list[np.ndarray], after: list[np.ndarray]) -> int:
     return sum(not np.array_equal(b, a) for b, a in zip(before, after))
 
 
+def keras_dropout(model: keras.Model) -> keras.Model:
+    """A copy of ``model`` with keras.layers.Dropout in place of ganflow's Dropout (same rate)."""
+    def clone(layer):
+        if isinstance(layer, Dropout):
+            return keras.layers.Dropout(layer.rate, seed=layer.seed, name=layer.name)
+        return layer.__class__.from_config(layer.get_config())
+    return keras.models.clone_model(model, clone_function=clone)
+
+
 class TutorialLoop:
     """(A) G.predict + D.train_on_batch + GAN.train_on_batch, with the flag toggled (see module)."""
 
@@ -85,12 +96,13 @@ class TutorialLoop:
         self.spec, self.x, self.batch = spec, x, batch
         self.label_smoothing, self.label_noise = gp.label_smoothing, gp.label_noise
         self.rng = np.random.default_rng(gp.seed)
-        self.generator, self.discriminator = spec.build_generator(), spec.build_discriminator()
+        # The tutorials' layers: keras.layers.Dropout where the pipeline has its cheaper one.
+        self.generator, self.discriminator = spec.build_generator(), keras_dropout(spec.build_discriminator())
         self.combined = keras.Sequential([self.generator, self.discriminator], name="combined")
-        self.discriminator.compile(optimizer=make_optimizer(spec, params.lr * gp.lr_scale.d),
+        self.discriminator.compile(optimizer=make_optimizer(spec, params.lr * gp.lr_scale.d, fused=False),
                                    loss=self._loss(), jit_compile=gp.jit_compile)
         self.discriminator.trainable = False  # the tutorials' freeze (kept; toggled per call)
-        self.combined.compile(optimizer=make_optimizer(spec, params.lr * gp.lr_scale.g),
+        self.combined.compile(optimizer=make_optimizer(spec, params.lr * gp.lr_scale.g, fused=False),
                               loss=self._loss(), jit_compile=gp.jit_compile)
         self.g_targets = self._targets(np.ones(batch, np.float32))
         self.traces = {"predict": count_traces(self.generator, "predict_step"),

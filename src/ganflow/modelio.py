@@ -17,6 +17,7 @@ from pathlib import Path
 import keras
 
 from ganflow.errors import UserError
+from ganflow.models import layers as _layers  # noqa: F401  (registers ganflow's layers for loading)
 
 
 def save_model(model: keras.Model, path: str | Path) -> Path:

@@ -26,14 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganflow.models import GanSpec
-
-
-def make_optimizer(spec: GanSpec, lr: float) -> keras.optimizers.Optimizer:
-    """The tutorial's optimizer family for ``spec`` at learning rate ``lr``."""
-    if spec.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate=lr, clipvalue=spec.clipvalue)
-    return keras.optimizers.Adam(learning_rate=lr, beta_1=spec.adam_beta_1, clipvalue=spec.clipvalue)
+from ganflow.optimizers import make_optimizer  # noqa: F401  (re-exported)
 
 
 def real_batches(

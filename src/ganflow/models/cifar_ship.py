@@ -11,6 +11,7 @@ D: Conv2D(128, 3) → 3 × Conv2D(128, 4, stride 2), each LeakyReLU → Flatten
 import keras
 from keras import layers
 
+from ganflow.models.layers import Dropout
 from ganflow.models.spec import GanSpec
 
 LATENT_DIM = 128
@@ -54,7 +55,7 @@ def build_discriminator() -> keras.Model:
             layers.Conv2D(128, 4, strides=2),
             _lrelu(),
             layers.Flatten(),
-            layers.Dropout(0.4),
+            Dropout(0.4),
             layers.Dense(1, activation="sigmoid"),
         ],
         name="cifar_ship_discriminator",

@@ -10,6 +10,7 @@ G: latent 100 → Dense(7·7·256) + BN(0.9) + ReLU → Reshape(7, 7, 256) → U
 import keras
 from keras import layers
 
+from ganflow.models.layers import Dropout
 from ganflow.models.spec import GanSpec
 
 LATENT_DIM = 100
@@ -47,7 +48,7 @@ def build_discriminator() -> keras.Model:
         blocks += [
             layers.Conv2D(filters, 5, strides=strides, padding="same"),
             layers.LeakyReLU(negative_slope=0.2),
-            layers.Dropout(0.2),
+            Dropout(0.2),
         ]
     return keras.Sequential(
         [

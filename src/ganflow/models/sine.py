@@ -8,6 +8,7 @@ D: Reshape(50, 1) → Conv1D(50, 5, relu) → Dropout(0.25) → Flatten
 import keras
 from keras import layers
 
+from ganflow.models.layers import Dropout
 from ganflow.models.spec import GanSpec
 
 LATENT_DIM = 10
@@ -31,7 +32,7 @@ def build_discriminator() -> keras.Model:
             keras.Input((SERIES_LEN,)),
             layers.Reshape((SERIES_LEN, 1)),
             layers.Conv1D(50, 5, activation="relu"),
-            layers.Dropout(0.25),
+            Dropout(0.25),
             layers.Flatten(),
             layers.Dense(50),
             layers.Dense(2, activation="softmax"),

@@ -1,0 +1,40 @@
+"""Layers the architectures share: a Dropout whose mask is cheaper to draw.
+
+``Dropout`` is ``keras.layers.Dropout`` (same rate, seeding and inference behaviour) with the
+training mask drawn as small random integers cut from 32-bit draws of TensorFlow's stateless
+Philox RNG, instead of one float32 uniform draw per element (Philox is most of Keras's dropout
+cost on CPU): four 8-bit values per draw when ``rate`` is a multiple of 1/256 (exact: 0.25, 0.5),
+else two 16-bit values, with ``rate`` rounded to a multiple of 1/65536 (0.4 becomes 0.399994,
+0.2 becomes 0.199997). A unit is kept when its value is below ``keep = (1 - rate)·levels`` and
+scaled by ``levels / keep``, so the layer's expectation is exactly the identity, as in Keras.
+Masks come from the layer's Keras seed generator: runs stay seeded and deterministic. On the
+``sine`` discriminator (69M dropout units per step at batch 10,000) the step goes from 471 to
+about 300 ms on 2 CPU cores (README "Performance").
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="ganflow")
+class Dropout(keras.layers.Dropout):
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0 or self.noise_shape is not None:
+            return super().call(inputs, training=training)
+        exact_bytes = float(self.rate * 256).is_integer()
+        dtype, per_draw, levels = (tf.uint8, 4, 256) if exact_bytes else (tf.uint16, 2, 65536)
+        keep = round((1.0 - self.rate) * levels)
+        seed = tf.cast(self.seed_generator.next(), tf.int32)
+        # 32-bit draws for 1/per_draw of the last axis, each cut into per_draw values.
+        shape = tf.shape(inputs)
+        last = shape[-1]
+        draws = tf.concat([shape[:-1], [(last + per_draw - 1) // per_draw]], axis=0)
+        bits = tf.random.stateless_uniform(draws, seed, minval=None, maxval=None, dtype=tf.uint32)
+        bits = tf.reshape(tf.bitcast(bits, dtype), tf.concat([shape[:-1], [-1]], axis=0))
+        if inputs.shape[-1] is None or inputs.shape[-1] % per_draw:
+            bits = bits[..., :last]
+        mask = bits < tf.constant(keep, dtype) if keep < levels else tf.ones_like(bits, tf.bool)
+        scale = tf.constant(levels / keep, inputs.dtype)
+        return tf.where(mask, inputs * scale, tf.zeros_like(inputs))
