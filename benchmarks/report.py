@@ -20,7 +20,8 @@ def _row(r: dict, peak: dict) -> list[str]:
     gflops = r["b"]["gflops"]
     pct = {name: _pct(gflops, p["gflops_best"]) if p else "–" for name, p in peak.items()}
     predict = r["a"]["phase_s_per_step_mean"]["predict"]
-    return [f"`{r['gan']}`", f"{r['batch']:,}", _ms(r["a"]["s_per_step"]), _ms(predict),
+    gan = f"`{r['gan']}`" + (f" ({r['intra_op_threads']} thread)" if r.get("intra_op_threads") else "")
+    return [gan, f"{r['batch']:,}", _ms(r["a"]["s_per_step"]), _ms(predict),
             _ms(r["b"]["s_per_step"]), f"{r['speedup']:.1f}×", f"{r['flops_per_step'] / 1e9:.3g}", f"{gflops:.3g}",
             pct.get("matmul", "–"), pct.get("conv2d", "–")]
 
@@ -39,7 +40,8 @@ def markdown(result: dict) -> str:
         "",
         f"{m['date'][:10]}, {m['cpu_model']}, {m['cpu_count']} cores, TensorFlow {m['tensorflow']}, "
         f"Keras {m['keras']}; TensorFlow threads at their defaults (intra-op {threads['intra_op']}, "
-        f"inter-op {threads['inter_op']}; 0 = one per core). Median of {result['repeats']} "
+        f"inter-op {threads['inter_op']}; 0 = one per core) except where a GAN's "
+        "`train.<gan>.intra_op_threads` sets them (each GAN in its own process). Median of {result['repeats']} "
         "timings each, A and B alternated after warm-up. `python -m benchmarks.train_step`.",
         "",
         "| " + " | ".join(COLUMNS) + " |",

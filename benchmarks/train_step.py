@@ -175,7 +175,8 @@ def bench_one(gan: str, params, batch: int, steps: int, repeats: int, warmup: in
     from ganflow.models import get_spec
 
     gp, spec = params.gan, get_spec(gan)
-    runtime.setup(gp.seed, gp.deterministic)  # as the train stage: seeds, op determinism
+    # as the train stage: seeds, op determinism (threads: set at process start, see main)
+    runtime.setup(gp.seed, gp.deterministic)
     x = synthetic_data(spec, batch, gp.seed)
     a = TutorialLoop(spec, params, x, batch)
     b = FusedLoop(spec, params, x, batch, steps_per_execution(gp.log_every, steps))
@@ -199,7 +200,9 @@ def bench_one(gan: str, params, batch: int, steps: int, repeats: int, warmup: in
               "verified": verified, "jit_compile": gp.jit_compile},
         "b": {**b_stats, "warmup_s": t2 - t1, "warmup": b_warm,
               "steps_per_execution": b.steps_per_execution, "log_every": gp.log_every,
-              "jit_compile": gp.jit_compile, "deterministic": gp.deterministic},
+              "jit_compile": gp.jit_compile, "deterministic": gp.deterministic,
+              "precision": gp.precision},
+        "intra_op_threads": gp.intra_op_threads,
     }
 
 
@@ -249,6 +252,11 @@ def main(argv: list[str] | None = None) -> dict:
                   f"(B: {spe} steps per call, log_every {params[gan].gan.log_every})")
         return {}
 
+    if len(args.gans) > 1:
+        return run_per_gan(args, argv)
+    # One GAN: this process runs at its train.<gan>.intra_op_threads, for A and B alike.
+    runtime.set_threads(params[args.gans[0]].gan.intra_op_threads)
+
     import keras
     import tensorflow as tf
 
@@ -270,6 +278,46 @@ def main(argv: list[str] | None = None) -> dict:
         print(report.console_line(results[-1], peak), flush=True)
         keras.backend.clear_session()
         gc.collect()
+    dvc = None if args.skip_dvc else system.time_noop_repro(ROOT)
+    if dvc is not None:
+        print(report.dvc_line(dvc), flush=True)
+    out = {"machine": machine, "peak": peak, "results": results, "dvc": dvc,
+           "repeats": args.repeats, "params_file": str(args.params), "conventions": CONVENTIONS,
+           "command": " ".join(["python -m benchmarks.train_step", *(argv or sys.argv[1:])])}
+    write_json(args.out, out)
+    md = args.out.with_suffix(".md")
+    md.write_text(report.markdown(out))
+    print(f"wrote {args.out} and {md}")
+    return out
+
+
+def run_per_gan(args: argparse.Namespace, argv: list[str] | None) -> dict:
+    """Each GAN in its own process (TensorFlow's thread count is fixed per process, and
+    train.<gan>.intra_op_threads differs between GANs); the peaks and the no-op ``dvc repro``
+    in this one, at TensorFlow's default threads; one JSON and table for all."""
+    import json
+    import subprocess
+    import tempfile
+
+    from benchmarks import report, system
+    from ganflow.cli import write_json
+
+    machine = system.machine_info()
+    print(f"{machine['cpu_model']}, {machine['cpu_count']} cores, TF {machine['tensorflow']}, "
+          f"Keras {machine['keras']}; each GAN in its own process", flush=True)
+    peak = measure_peaks(args.skip_peak)
+    for p in filter(None, peak.values()):
+        print(f"peak: {p['op']}: {p['gflops_best']:.0f} GFLOP/s", flush=True)
+    passed = [f"--repeats={args.repeats}", f"--warmup={args.warmup}", f"--params={args.params}",
+              "--skip-dvc", "--skip-peak"]
+    passed += [f"--batch={b}" for b in args.batch or []] + [f"--steps={s}" for s in args.steps or []]
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for gan in args.gans:
+            out = Path(tmp) / f"{gan}.json"
+            subprocess.run([sys.executable, "-m", "benchmarks.train_step", f"--gans={gan}",
+                            f"--out={out}", *passed], check=True, cwd=ROOT)
+            results += json.loads(out.read_text())["results"]
     dvc = None if args.skip_dvc else system.time_noop_repro(ROOT)
     if dvc is not None:
         print(report.dvc_line(dvc), flush=True)

@@ -31,7 +31,7 @@ def main() -> None:
 
     spec = get_spec(args.gan)
     x = spec.to_model(load_prepared(args.gan, args.data))
-    print(f"train {args.gan}: {runtime.setup(params.gan.seed, params.gan.deterministic)}")
+    print(f"train {args.gan}: {runtime.setup(params.gan.seed, params.gan.deterministic, params.gan.intra_op_threads)}")
     strategy = runtime.distribution_strategy(params.strategy)  # before any other TF work
     if params.strategy != "default" or params.gan.precision != "float32":
         print(f"train {args.gan}: {params.strategy} strategy, {strategy.num_replicas_in_sync} "

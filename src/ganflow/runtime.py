@@ -14,11 +14,23 @@ from contextlib import contextmanager
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def setup(seed: int, deterministic: bool = True) -> str:
-    """Seed everything from ``seed`` (and, by default, enable op determinism); return a
-    one-line description of the device in use."""
+def set_threads(intra_op: int) -> None:
+    """TensorFlow's intra-op thread count (0 = its default, one per core); call before any
+    TensorFlow work in the process."""
+    import tensorflow as tf
+
+    if intra_op:
+        tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+
+
+def setup(seed: int, deterministic: bool = True, intra_op_threads: int = 0) -> str:
+    """Seed everything from ``seed`` (and, by default, enable op determinism); set the
+    intra-op thread count (0 = TensorFlow's default); return a one-line description of the
+    device in use."""
     import keras
     import tensorflow as tf
+
+    set_threads(intra_op_threads)
 
     keras.utils.set_random_seed(seed)
     if deterministic:
