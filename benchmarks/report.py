@@ -41,7 +41,7 @@ def markdown(result: dict) -> str:
         f"{m['date'][:10]}, {m['cpu_model']}, {m['cpu_count']} cores, TensorFlow {m['tensorflow']}, "
         f"Keras {m['keras']}; TensorFlow threads at their defaults (intra-op {threads['intra_op']}, "
         f"inter-op {threads['inter_op']}; 0 = one per core) except where a GAN's "
-        "`train.<gan>.intra_op_threads` sets them (each GAN in its own process). Median of {result['repeats']} "
+        f"`train.<gan>.intra_op_threads` sets them (each GAN in its own process). Median of {result['repeats']} "
         "timings each, A and B alternated after warm-up. `python -m benchmarks.train_step`.",
         "",
         "| " + " | ".join(COLUMNS) + " |",
