@@ -239,8 +239,7 @@ class _NoRetraceWarning:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    from ganflow import runtime  # noqa: F401  (quiet TensorFlow logs: import before TensorFlow)
-    from ganflow.cli import write_json
+    from ganflow import runtime  # first: quiets TensorFlow logs before TensorFlow loads
     from ganflow.params import load_params
 
     params = {gan: load_params(args.params, "train", gan) for gan in args.gans}
@@ -278,6 +277,15 @@ def main(argv: list[str] | None = None) -> dict:
         print(report.console_line(results[-1], peak), flush=True)
         keras.backend.clear_session()
         gc.collect()
+    return finish(args, argv, machine, peak, results)
+
+
+def finish(args: argparse.Namespace, argv: list[str] | None, machine: dict, peak: dict,
+           results: list[dict]) -> dict:
+    """Time the no-op ``dvc repro`` (unless skipped); write the JSON and the markdown table."""
+    from benchmarks import report, system
+    from ganflow.cli import write_json
+
     dvc = None if args.skip_dvc else system.time_noop_repro(ROOT)
     if dvc is not None:
         print(report.dvc_line(dvc), flush=True)
@@ -299,8 +307,7 @@ def run_per_gan(args: argparse.Namespace, argv: list[str] | None) -> dict:
     import subprocess
     import tempfile
 
-    from benchmarks import report, system
-    from ganflow.cli import write_json
+    from benchmarks import system
 
     machine = system.machine_info()
     print(f"{machine['cpu_model']}, {machine['cpu_count']} cores, TF {machine['tensorflow']}, "
@@ -318,17 +325,7 @@ def run_per_gan(args: argparse.Namespace, argv: list[str] | None) -> dict:
             subprocess.run([sys.executable, "-m", "benchmarks.train_step", f"--gans={gan}",
                             f"--out={out}", *passed], check=True, cwd=ROOT)
             results += json.loads(out.read_text())["results"]
-    dvc = None if args.skip_dvc else system.time_noop_repro(ROOT)
-    if dvc is not None:
-        print(report.dvc_line(dvc), flush=True)
-    out = {"machine": machine, "peak": peak, "results": results, "dvc": dvc,
-           "repeats": args.repeats, "params_file": str(args.params), "conventions": CONVENTIONS,
-           "command": " ".join(["python -m benchmarks.train_step", *(argv or sys.argv[1:])])}
-    write_json(args.out, out)
-    md = args.out.with_suffix(".md")
-    md.write_text(report.markdown(out))
-    print(f"wrote {args.out} and {md}")
-    return out
+    return finish(args, argv, machine, peak, results)
 
 
 if __name__ == "__main__":
