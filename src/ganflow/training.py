@@ -61,10 +61,13 @@ def _replica() -> tuple[tf.Tensor, int]:
     return ctx.replica_id_in_sync_group, ctx.num_replicas_in_sync
 
 
-def _local_slice(values: tf.Tensor, local: tf.Tensor) -> tf.Tensor:
-    """This replica's ``local`` rows of ``values``, drawn for the global batch."""
+def _replica_draw(draw, batch: tf.Tensor, rest) -> tf.Tensor:
+    """This replica's ``batch`` rows of a draw for the global batch: ``draw(shape)`` with shape
+    ``[batch × replicas, *rest]``, sliced to this replica's rows, so that R replicas see exactly
+    the values one device would."""
     replica, n = _replica()
-    return values if n == 1 else values[replica * local:(replica + 1) * local]
+    values = draw(tf.concat([[batch * n], tf.cast(rest, tf.int32)], axis=0))
+    return values if n == 1 else values[replica * batch:(replica + 1) * batch]
 
 
 def _scaled(loss: tf.Tensor, optimizer) -> tf.Tensor:
@@ -145,16 +148,13 @@ class GAN(keras.Model):
 
     def _latents(self, batch: tf.Tensor, key: tf.Tensor) -> tf.Tensor:
         """``batch`` latent vectors: this replica's slice of the global batch's."""
-        _, n = _replica()
-        z = tf.random.stateless_normal(tf.stack([batch * n, self.latent_dim]), key)
-        return _local_slice(z, batch)
+        return _replica_draw(lambda shape: tf.random.stateless_normal(shape, key), batch, [self.latent_dim])
 
     def _targets(self, value: float, batch: tf.Tensor, key: tf.Tensor) -> tf.Tensor:
         target = tf.fill([batch], value)
         if self.label_noise:
-            _, n = _replica()
-            noise = tf.random.stateless_uniform([batch * n], key)
-            target += self.label_noise * _local_slice(noise, batch)
+            noise = _replica_draw(lambda shape: tf.random.stateless_uniform(shape, key), batch, [])
+            target += self.label_noise * noise
         return target
 
     def discriminator_update(self, real, fake, key):
@@ -234,9 +234,8 @@ class DiscriminatorPretrainer(GAN):
         batch = tf.shape(real)[0]
         k_z, k_d = tf.unstack(self._keys(steps[0], 2))
         if self.fake_uniform:
-            _, n = _replica()
-            shape = tf.concat([[batch * n], tf.shape(real)[1:]], axis=0)
-            fake = _local_slice(tf.random.stateless_uniform(shape, k_z, minval=-1.0, maxval=1.0), batch)
+            fake = _replica_draw(lambda shape: tf.random.stateless_uniform(shape, k_z, minval=-1.0, maxval=1.0),
+                                 batch, tf.shape(real)[1:])
         else:
             fake = self.generator(self._latents(batch, k_z), training=False)
         d_loss, acc_real, acc_fake, _ = self.discriminator_update(real, fake, k_d)
