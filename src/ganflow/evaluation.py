@@ -49,8 +49,7 @@ def divergence(history: pd.DataFrame, tail: float = 0.25) -> dict[str, float]:
 
 def sample(spec: GanSpec, generator: keras.Model, n: int, seed: int) -> np.ndarray:
     """``n`` generator samples (model range) from latents drawn with ``seed``."""
-    z = np.random.default_rng(seed).standard_normal((n, spec.latent_dim)).astype(np.float32)
-    return generator.predict(z, batch_size=256, verbose=0)
+    return generator.predict(spec.latents(n, seed), batch_size=256, verbose=0)
 
 
 def p_real(discriminator: keras.Model, x: np.ndarray) -> np.ndarray:

@@ -40,8 +40,7 @@ def check_batch(batch_size: int, n: int, key: str) -> None:
 
 def fixed_latents(spec: GanSpec, seed: int) -> np.ndarray:
     """The latent vectors whose samples are drawn across training (the same at every step)."""
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((N_FIXED[spec.kind], spec.latent_dim)).astype(np.float32)
+    return spec.latents(N_FIXED[spec.kind], seed)
 
 
 def generate(spec: GanSpec, generator: keras.Model, z: np.ndarray) -> np.ndarray:

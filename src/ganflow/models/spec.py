@@ -25,6 +25,10 @@ class GanSpec:
     adam_beta_1: float = 0.9
     clipvalue: float | None = None
 
+    def latents(self, n: int, seed: int) -> np.ndarray:
+        """``n`` standard-normal latent vectors drawn with ``seed`` (float32, (n, latent_dim))."""
+        return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+
     def to_model(self, x: np.ndarray) -> np.ndarray:
         """Stored data (uint8 images in [0, 255], float curves) → float32 in ``data_range``."""
         if self.kind != "image":
