@@ -259,17 +259,12 @@ def main(argv: list[str] | None = None) -> dict:
     import keras
     import tensorflow as tf
 
-    from benchmarks import report, system
+    from benchmarks import report
 
     tf.get_logger().addFilter(_NoRetraceWarning())
 
-    machine = system.machine_info()
-    print(f"{machine['cpu_model']}, {machine['cpu_count']} cores, TF {machine['tensorflow']}, "
-          f"Keras {machine['keras']}, TF threads intra/inter {machine['tf_threads']['intra_op']}/"
-          f"{machine['tf_threads']['inter_op']} (0 = default)", flush=True)
-    peak = measure_peaks(args.skip_peak)
-    for p in filter(None, peak.values()):
-        print(f"peak: {p['op']}: {p['gflops_best']:.0f} GFLOP/s", flush=True)
+    machine, peak = machine_and_peaks(args.skip_peak, lambda m: (
+        f"TF threads intra/inter {m['tf_threads']['intra_op']}/{m['tf_threads']['inter_op']} (0 = default)"))
     results = []
     for gan, batch, steps in configs:
         print(f"{gan} batch {batch}: {args.repeats} x {steps} steps each of A and B ...", flush=True)
@@ -278,6 +273,20 @@ def main(argv: list[str] | None = None) -> dict:
         keras.backend.clear_session()
         gc.collect()
     return finish(args, argv, machine, peak, results)
+
+
+def machine_and_peaks(skip_peak: bool, threads_note) -> tuple[dict, dict]:
+    """Describe the machine and measure the peaks, printing both; ``threads_note(machine)`` ends
+    the machine line."""
+    from benchmarks import system
+
+    machine = system.machine_info()
+    print(f"{machine['cpu_model']}, {machine['cpu_count']} cores, TF {machine['tensorflow']}, "
+          f"Keras {machine['keras']}, {threads_note(machine)}", flush=True)
+    peak = measure_peaks(skip_peak)
+    for p in filter(None, peak.values()):
+        print(f"peak: {p['op']}: {p['gflops_best']:.0f} GFLOP/s", flush=True)
+    return machine, peak
 
 
 def finish(args: argparse.Namespace, argv: list[str] | None, machine: dict, peak: dict,
@@ -307,14 +316,7 @@ def run_per_gan(args: argparse.Namespace, argv: list[str] | None) -> dict:
     import subprocess
     import tempfile
 
-    from benchmarks import system
-
-    machine = system.machine_info()
-    print(f"{machine['cpu_model']}, {machine['cpu_count']} cores, TF {machine['tensorflow']}, "
-          f"Keras {machine['keras']}; each GAN in its own process", flush=True)
-    peak = measure_peaks(args.skip_peak)
-    for p in filter(None, peak.values()):
-        print(f"peak: {p['op']}: {p['gflops_best']:.0f} GFLOP/s", flush=True)
+    machine, peak = machine_and_peaks(args.skip_peak, lambda m: "each GAN in its own process")
     passed = [f"--repeats={args.repeats}", f"--warmup={args.warmup}", f"--params={args.params}",
               "--skip-dvc", "--skip-peak"]
     passed += [f"--batch={b}" for b in args.batch or []] + [f"--steps={s}" for s in args.steps or []]
