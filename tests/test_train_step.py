@@ -8,7 +8,7 @@ import tensorflow as tf
 from ganflow import runtime
 from ganflow.data import synth
 from ganflow.models import get_spec
-from ganflow.training import GAN, DiscriminatorPretrainer, make_optimizer, real_batches
+from ganflow.training import GAN, DiscriminatorPretrainer, d_accuracy, make_optimizer, real_batches
 
 
 def values(variables):
@@ -114,3 +114,18 @@ def test_nan_weights_are_flagged_although_the_clipped_loss_stays_finite():
     history = gan.fit(real_batches(real_data("curve"), 32, 0, 0, 5), epochs=1, steps_per_epoch=5,
                       verbose=0, shuffle=False)
     assert history.history["nonfinite"] == [1.0]
+
+
+@pytest.mark.parametrize("softmax2", [False, True])
+def test_d_accuracy_counts_p_real_above_one_half_as_real(softmax2):
+    # D's p(real) is sigmoid(x0): real rows with x0 > 0 and fake rows with x0 <= 0 are correct.
+    x = keras.Input((2,))
+    logit = keras.layers.Dense(1, use_bias=False, kernel_initializer=keras.initializers.Constant([[1.0], [0.0]]))(x)
+    if softmax2:  # (p(fake), p(real)) = softmax(0, x0): p(real) is sigmoid(x0), the last unit
+        out = keras.layers.Softmax()(keras.layers.Concatenate()([keras.ops.zeros_like(logit), logit]))
+    else:
+        out = keras.layers.Activation("sigmoid")(logit)
+    d = keras.Model(x, out)
+    real = np.array([[2.0, 0], [1.0, 5], [-1.0, 0], [3.0, 1]], np.float32)   # 3 of 4 correct
+    fake = np.array([[-2.0, 0], [1.0, 0], [0.5, 0], [-0.1, 9], [-3, 0]], np.float32)  # 3 of 5
+    assert d_accuracy(d, real, fake) == (0.75, 0.6)

@@ -18,6 +18,7 @@ from ganflow import plots
 from ganflow.errors import UserError
 from ganflow.metrics import curves, images
 from ganflow.models import GanSpec
+from ganflow.training import d_accuracy
 
 SHIP = 8
 
@@ -50,10 +51,6 @@ def divergence(history: pd.DataFrame, tail: float = 0.25) -> dict[str, float]:
 def sample(spec: GanSpec, generator: keras.Model, n: int, seed: int) -> np.ndarray:
     """``n`` generator samples (model range) from latents drawn with ``seed``."""
     return generator.predict(spec.latents(n, seed), batch_size=256, verbose=0)
-
-
-def p_real(discriminator: keras.Model, x: np.ndarray) -> np.ndarray:
-    return discriminator.predict(x, batch_size=256, verbose=0)[:, -1]
 
 
 def curve_quality(spec: GanSpec, samples: np.ndarray, reference: np.ndarray) -> dict[str, float]:
@@ -92,10 +89,11 @@ def evaluate(spec: GanSpec, params, generator: keras.Model, discriminator: keras
     same reference. Returns (metrics, arrays for the figures).
     """
     generated = sample(spec, generator, params.n_samples, params.seed)
+    acc_real, acc_fake = d_accuracy(discriminator, test_x, generated)
     metrics: dict = {
         "n_samples": params.n_samples,
-        "d_acc_real_heldout": float(np.mean(p_real(discriminator, test_x) > 0.5)),
-        "d_acc_fake": float(np.mean(p_real(discriminator, generated) <= 0.5)),
+        "d_acc_real_heldout": acc_real,
+        "d_acc_fake": acc_fake,
         "training": divergence(history),
     }
     n = min(params.n_samples, len(test_x))

@@ -24,7 +24,7 @@ from ganflow.checkpoint import Checkpoint, CheckpointWriter
 from ganflow.errors import UserError
 from ganflow.models import GanSpec
 from ganflow.progress import Progress
-from ganflow.training import GAN, DiscriminatorPretrainer, make_optimizer, real_batches
+from ganflow.training import GAN, DiscriminatorPretrainer, d_accuracy, make_optimizer, real_batches
 
 N_FIXED = {"image": 32, "series": 8, "points": 1000}
 
@@ -126,10 +126,9 @@ def discriminator_accuracy(trainer: DiscriminatorPretrainer, x: np.ndarray, batc
         fake = rng.uniform(-1, 1, real.shape).astype(np.float32)
     else:
         z = rng.standard_normal((n, trainer.latent_dim)).astype(np.float32)
-        fake = trainer.generator(z, training=False)
-    p_real = keras.ops.convert_to_numpy(trainer.discriminator(real, training=False))[:, -1]
-    p_fake = keras.ops.convert_to_numpy(trainer.discriminator(fake, training=False))[:, -1]
-    return {"d_acc_real": float(np.mean(p_real > 0.5)), "d_acc_fake": float(np.mean(p_fake <= 0.5))}
+        fake = keras.ops.convert_to_numpy(trainer.generator(z, training=False))
+    acc_real, acc_fake = d_accuracy(trainer.discriminator, real, fake)
+    return {"d_acc_real": acc_real, "d_acc_fake": acc_fake}
 
 
 @dataclass

@@ -55,6 +55,15 @@ def _p_real(d_out: tf.Tensor) -> tf.Tensor:
     return tf.cast(d_out[:, -1], tf.float32)
 
 
+def d_accuracy(discriminator: keras.Model, real: np.ndarray, fake: np.ndarray) -> tuple[float, float]:
+    """D's accuracy, in inference mode, on ``real`` (p(real) > 0.5) and on ``fake``
+    (p(real) ≤ 0.5): the rule behind the train step's ``d_acc_real`` and ``d_acc_fake``."""
+    def p(x):
+        return np.asarray(_p_real(discriminator.predict(x, batch_size=256, verbose=0)))
+
+    return float(np.mean(p(real) > 0.5)), float(np.mean(p(fake) <= 0.5))
+
+
 def _replica() -> tuple[tf.Tensor, int]:
     """(this replica's index, number of replicas) of the current distribution strategy."""
     ctx = tf.distribute.get_replica_context()
