@@ -92,3 +92,21 @@ def test_a_params_change_ignores_the_stale_checkpoint(workdir):
     assert "resuming" not in proc.stdout
     subprocess.run(train_cmd(workdir, "fresh", "other.yaml"), check=True, capture_output=True)
     assert outputs(workdir, "stale") == outputs(workdir, "fresh")
+
+
+def test_file_digest_follows_names_and_bytes(tmp_path):
+    from ganflow.checkpoint import file_digest
+
+    d = tmp_path / "init"
+    (d / "sub").mkdir(parents=True)
+    (d / "a.bin").write_bytes(b"weights")
+    (d / "sub" / "b.bin").write_bytes(b"more")
+    first = file_digest(d)
+    assert file_digest(d) == first and len(first) == 64
+    (d / "sub" / "b.bin").write_bytes(b"morf")
+    assert file_digest(d) != first
+    (d / "sub" / "b.bin").write_bytes(b"more")
+    assert file_digest(d) == first
+    (d / "a.bin").rename(d / "c.bin")
+    assert file_digest(d) != first
+    assert file_digest(d / "c.bin") != file_digest(d / "sub" / "b.bin")

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from ganflow.cli import write_json
-from ganflow.data.io import load_npz, save_npz
+from ganflow.data.io import load_npz, save_npz, sha256_file
 
 
 def fingerprint(**parts) -> str:
@@ -31,13 +31,13 @@ def fingerprint(**parts) -> str:
 
 
 def file_digest(path: str | Path) -> str:
-    """sha256 of a file, or of a directory's files (names and bytes, in sorted order)."""
+    """sha256 over the names and sha256s of a file, or of a directory's files in sorted order."""
     path = Path(path)
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     digest = hashlib.sha256()
     for f in files:
         digest.update(str(f.relative_to(path) if path.is_dir() else f.name).encode())
-        digest.update(f.read_bytes())
+        digest.update(sha256_file(f).encode())
     return digest.hexdigest()
 
 
