@@ -1,0 +1,94 @@
+"""dvc.yaml's code deps: every ganflow module a stage script imports is a dependency of that
+stage, so that a code change reruns every stage whose outputs it can change (and DVC never
+serves a cached result computed by other code)."""
+
+from __future__ import annotations
+
+import ast
+import shlex
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SRC = REPO / "src"
+
+# Modules that cannot change any stage output: the package marker (GAN names), error classes
+# and their messages, the console progress display.
+OUTPUT_NEUTRAL = {"src/ganflow/__init__.py", "src/ganflow/errors.py", "src/ganflow/progress.py"}
+
+
+def _module_file(name: str) -> Path | None:
+    base = SRC / name.replace(".", "/")
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _imported(path: Path) -> set[str]:
+    """ganflow modules imported anywhere in ``path`` (top level or inside functions)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names if a.name.split(".")[0] == "ganflow"}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "ganflow":
+            names.add(node.module)
+            # `from ganflow import runtime` imports the module ganflow.runtime
+            names |= {f"{node.module}.{a.name}" for a in node.names if _module_file(f"{node.module}.{a.name}")}
+    return names
+
+
+def import_closure(script: Path) -> set[str]:
+    """Repo-relative files of the ganflow modules ``script`` imports, transitively, with the
+    packages they live in. Static imports only (``get_spec`` picks models/<gan>.py at run time;
+    dvc.yaml lists that file by name)."""
+    seen: set[Path] = set()
+    todo = list(_imported(script))
+    while todo:
+        parts = todo.pop().split(".")
+        for i in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__ and a/b/__init__
+            path = _module_file(".".join(parts[:i]))
+            if path is not None and path not in seen:
+                seen.add(path)
+                todo += _imported(path)
+    return {str(p.relative_to(REPO)) for p in seen}
+
+
+def covered(file: str, deps: list[str]) -> bool:
+    return any(file == dep or file.startswith(dep.rstrip("/") + "/") for dep in deps)
+
+
+def resolved_stages() -> dict[str, tuple[str, list[str]]]:
+    """Stage name → (script, code deps), as DVC itself resolves dvc.yaml's matrix/foreach."""
+    from dvc.repo import Repo
+
+    with Repo(str(REPO)) as repo:
+        out = {}
+        for stage in repo.index.stages:
+            cmd = shlex.split(stage.cmd)
+            assert cmd[0] == "python" and cmd[1].startswith("stages/"), stage.cmd
+            out[stage.addressing] = (cmd[1], [str(Path(d.def_path)) for d in stage.deps])
+        return out
+
+
+STAGES = resolved_stages()
+
+
+def test_the_checker_sees_the_import_graph():
+    closure = import_closure(REPO / "stages/train.py")
+    # direct (stages/train.py imports ganflow.loop), transitive (loop -> training -> optimizers)
+    # and lazy (imports inside main) imports are all found
+    assert {"src/ganflow/loop.py", "src/ganflow/training.py", "src/ganflow/optimizers.py",
+            "src/ganflow/checkpoint.py", "src/ganflow/models/spec.py"} <= closure
+    assert "src/ganflow/metrics/images.py" not in closure
+    assert covered("src/ganflow/data/io.py", ["src/ganflow/data"])
+    assert not covered("src/ganflow/database.py", ["src/ganflow/data"])
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_stage_depends_on_its_script_and_every_module_it_imports(stage):
+    script, deps = STAGES[stage]
+    assert script in deps
+    missing = sorted(f for f in import_closure(REPO / script) - OUTPUT_NEUTRAL if not covered(f, deps))
+    assert not missing, f"{stage}: add to its deps in dvc.yaml: {missing}"
