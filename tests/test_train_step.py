@@ -52,6 +52,30 @@ def test_each_update_touches_only_its_own_network(name):
     assert not any(changed(d1, d2)), "no D variable moves in G's update"
 
 
+@pytest.mark.parametrize("name", ["curve", "sine"])
+def test_a_saturated_discriminator_still_learns(name):
+    # D calls everything real with p(real) = 1 to float32 precision (a bias of 60 on its
+    # sigmoid, or on the softmax's "real" unit). A cross-entropy on probabilities clips them and
+    # has zero gradient there; the step's loss on logits keeps pushing the bias down.
+    spec, gan = make_gan(name)
+    last = gan.discriminator.layers[-1]
+    kernel, bias = last.get_weights()
+    saturated = np.full_like(bias, 60.0) if bias.shape == (1,) else np.array([-30.0, 30.0], np.float32)
+    last.set_weights([np.zeros_like(kernel), saturated])
+    real = tf.constant(real_data(name)[:64])
+    keys = gan._keys(tf.constant(0, tf.int64), 3)
+    fake = gan.generator(gan._latents(64, keys[0]), training=True)
+    assert np.all(np.array(gan.discriminator(fake))[:, -1] == 1.0)
+
+    loss, acc_real, acc_fake, finite = gan.discriminator_update(real, fake, keys[1])
+    assert 25 < float(loss) < 35 and bool(finite)  # ~60 / 2: the fakes' loss, not a clipped 16 / 2
+    assert float(acc_real) == 1.0 and float(acc_fake) == 0.0
+    real_unit_bias = last.get_weights()[1][-1]
+    assert real_unit_bias < saturated[-1], "D's update moves its saturated output"
+    g_loss, _ = gan.generator_update(64, keys[2])
+    assert 0 <= float(g_loss) < 1e-6  # G's fakes are called real: its loss is ~exp(-60), not clipped
+
+
 def test_fit_updates_both_networks_and_traces_once():
     spec, gan = make_gan("curve")
     x = real_data("curve")

@@ -55,6 +55,27 @@ def _p_real(d_out: tf.Tensor) -> tf.Tensor:
     return tf.cast(d_out[:, -1], tf.float32)
 
 
+def _real_logit(d_out: tf.Tensor) -> tf.Tensor:
+    """D's logit that each sample is real, in float32: the input of its sigmoid, or for the
+    2-unit softmax the difference of its two inputs.
+
+    The losses are computed from these logits, as Keras's own compiled losses do (Keras keeps an
+    activation's input on its output as ``_keras_logits``). A cross-entropy on D's
+    probabilities would clip them to [1e-7, 1 - 1e-7]: where D saturates, its gradient is zero
+    and D can never recover (seen on ``cifar_ship``, whose D was stuck calling every fake real).
+    """
+    logits = getattr(d_out, "_keras_logits", None)
+    if logits is None:
+        raise TypeError("the discriminator must end in a Keras sigmoid or softmax activation")
+    logits = tf.cast(logits, tf.float32)
+    return logits[:, 1] - logits[:, 0] if logits.shape[-1] == 2 else logits[:, 0]
+
+
+def _bce(targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    """Mean binary cross-entropy of p(real) = sigmoid(logits) against ``targets``."""
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits))
+
+
 def d_accuracy(discriminator: keras.Model, real: np.ndarray, fake: np.ndarray) -> tuple[float, float]:
     """D's accuracy, in inference mode, on ``real`` (p(real) > 0.5) and on ``fake``
     (p(real) ≤ 0.5): the rule behind the train step's ``d_acc_real`` and ``d_acc_fake``."""
@@ -181,13 +202,13 @@ class GAN(keras.Model):
         )
         inputs = tf.concat([real, tf.cast(fake, real.dtype)], axis=0)
         with tf.GradientTape() as tape:
-            p_real = _p_real(self.discriminator(inputs, training=True))
-            loss = tf.reduce_mean(keras.ops.binary_crossentropy(targets, p_real))
+            logits = _real_logit(self.discriminator(inputs, training=True))
+            loss = _bce(targets, logits)
             scaled = _scaled(loss, self.d_optimizer)
         variables = self.discriminator.trainable_variables
         grads = tape.gradient(scaled, variables)
         self.d_optimizer.apply_gradients(zip(grads, variables))
-        correct = tf.cast(p_real > 0.5, tf.float32)
+        correct = tf.cast(logits > 0, tf.float32)  # p(real) > 0.5
         acc_real, acc_fake = tf.reduce_mean(correct[:n_real]), 1.0 - tf.reduce_mean(correct[n_real:])
         return loss, acc_real, acc_fake, _finite(loss, grads, self.d_optimizer)
 
@@ -195,8 +216,8 @@ class GAN(keras.Model):
         """One G step: make D call G's samples real; G's variables only. Returns (loss, finite)."""
         z = self._latents(batch, key)
         with tf.GradientTape() as tape:
-            p_real = _p_real(self.discriminator(self.generator(z, training=True), training=True))
-            loss = tf.reduce_mean(keras.ops.binary_crossentropy(tf.ones_like(p_real), p_real))
+            logits = _real_logit(self.discriminator(self.generator(z, training=True), training=True))
+            loss = _bce(tf.ones_like(logits), logits)
             scaled = _scaled(loss, self.g_optimizer)
         variables = self.generator.trainable_variables
         grads = tape.gradient(scaled, variables)
