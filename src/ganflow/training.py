@@ -49,12 +49,6 @@ def real_batches(
     return steps.map(sample, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def _p_real(d_out: tf.Tensor) -> tf.Tensor:
-    """D's probability that each sample is real (the sigmoid unit, or the second softmax unit),
-    in float32 whatever the compute precision."""
-    return tf.cast(d_out[:, -1], tf.float32)
-
-
 def _real_logit(d_out: tf.Tensor) -> tf.Tensor:
     """D's logit that each sample is real, in float32: the input of its sigmoid, or for the
     2-unit softmax the difference of its two inputs.
@@ -79,8 +73,8 @@ def _bce(targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
 def d_accuracy(discriminator: keras.Model, real: np.ndarray, fake: np.ndarray) -> tuple[float, float]:
     """D's accuracy, in inference mode, on ``real`` (p(real) > 0.5) and on ``fake``
     (p(real) ≤ 0.5): the rule behind the train step's ``d_acc_real`` and ``d_acc_fake``."""
-    def p(x):
-        return np.asarray(_p_real(discriminator.predict(x, batch_size=256, verbose=0)))
+    def p(x):  # p(real): the sigmoid unit, or the softmax's second unit
+        return np.asarray(discriminator.predict(x, batch_size=256, verbose=0), np.float32)[:, -1]
 
     return float(np.mean(p(real) > 0.5)), float(np.mean(p(fake) <= 0.5))
 
