@@ -112,19 +112,19 @@ class TutorialLoop:
         self.phase_s: dict[str, float] = dict.fromkeys(PHASES, 0.0)
 
     def _loss(self) -> keras.losses.Loss:
-        """Cross-entropy on D's p(real): BCE on the sigmoid unit; for the 2-unit softmax,
-        categorical CE on (1 - t, t), which equals BCE of the real unit against t."""
-        if self.spec.d_output == "softmax2":
-            return keras.losses.CategoricalCrossentropy()
+        """Binary cross-entropy on D's sigmoid units (for two units, against one-hot (1 - t, t),
+        the mean over both: the sine tutorial's head)."""
         return keras.losses.BinaryCrossentropy()
 
     def _targets(self, t: np.ndarray) -> np.ndarray:
-        if self.spec.d_output == "softmax2":
+        if self.spec.d_output == "sigmoid2":
             return np.stack([1.0 - t, t], axis=1).astype(np.float32)
         return t[:, None].astype(np.float32)
 
     def _d_targets(self) -> np.ndarray:
-        """Real (1 - smoothing) then fake (0), each plus U[0, label_noise) as the pipeline does."""
+        """Real (1 - smoothing) then fake (0), each plus U[0, label_noise) as the cifar_ship
+        tutorial does (harmless to its clipped-probability loss; the pipeline pulls targets
+        inward instead). Costs the same draws."""
         t = np.concatenate([np.full(self.batch, 1.0 - self.label_smoothing, np.float32),
                             np.zeros(self.batch, np.float32)])
         if self.label_noise:

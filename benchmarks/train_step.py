@@ -17,7 +17,7 @@ B  the pipeline's fused ``GAN.train_step`` (ganflow.training), compiled as the t
    call runs all of them.
 
 Both use the same optimizers, learning rates, label smoothing/noise and loss (cross-entropy on
-D's p(real); for ``sine``'s 2-unit softmax, categorical CE on (1 - t, t), the same value).
+D's sigmoid units; for ``sine``'s two units against one-hot (1 - t, t), the mean over both).
 
 Timing: after warm-up (every function traced and run once; B asserts no retrace while timed),
 A and B alternate, A B A B ..., ``--repeats`` timings of ``--steps`` steps each; ms/step is the

@@ -98,7 +98,7 @@ def test_mixed_precision_trains_and_hands_back_float32_models(one_device, tmp_pa
     assert max_abs_diff(one_device, mixed) < 0.1
 
 
-def test_dropout_softmax_gan_trains_mirrored_in_bfloat16(tmp_path):
+def test_dropout_two_unit_gan_trains_mirrored_in_bfloat16(tmp_path):
     run = train("sine", "mirrored", "mixed_bfloat16", tmp_path)
     assert run["replicas"] == 2 and run["steps_run"] == 40
     assert all(np.isfinite(w).all() for w in map(np.asarray, run["weights"]))

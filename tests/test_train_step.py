@@ -8,7 +8,7 @@ import tensorflow as tf
 from ganflow import runtime
 from ganflow.data import synth
 from ganflow.models import get_spec
-from ganflow.training import GAN, DiscriminatorPretrainer, d_accuracy, make_optimizer, real_batches
+from ganflow.training import GAN, DiscriminatorPretrainer, _bce, _called_real, d_accuracy, make_optimizer, real_batches
 
 
 def values(variables):
@@ -54,18 +54,18 @@ def test_each_update_touches_only_its_own_network(name):
 
 @pytest.mark.parametrize("name", ["curve", "sine"])
 def test_a_saturated_discriminator_still_learns(name):
-    # D calls everything real with p(real) = 1 to float32 precision (a bias of 60 on its
-    # sigmoid, or on the softmax's "real" unit). A cross-entropy on probabilities clips them and
-    # has zero gradient there; the step's loss on logits keeps pushing the bias down.
+    # D calls everything real with p(real) ~ 1 - 1e-26 (a bias of 60 on its sigmoid, or -60 /
+    # +60 on the "fake" / "real" units of sine's two). A cross-entropy on probabilities clips
+    # them to 1 - 1e-7 and has zero gradient there; the step's loss on logits keeps pushing.
     spec, gan = make_gan(name)
     last = gan.discriminator.layers[-1]
     kernel, bias = last.get_weights()
-    saturated = np.full_like(bias, 60.0) if bias.shape == (1,) else np.array([-30.0, 30.0], np.float32)
+    saturated = np.full_like(bias, 60.0) if bias.shape == (1,) else np.array([-60.0, 60.0], np.float32)
     last.set_weights([np.zeros_like(kernel), saturated])
     real = tf.constant(real_data(name)[:64])
     keys = gan._keys(tf.constant(0, tf.int64), 3)
     fake = gan.generator(gan._latents(64, keys[0]), training=True)
-    assert np.all(np.array(gan.discriminator(fake))[:, -1] == 1.0)
+    assert np.all(np.array(gan.discriminator(fake))[:, -1] > 1 - 1e-6)  # saturated (no last-ulp test)
 
     loss, acc_real, acc_fake, finite = gan.discriminator_update(real, fake, keys[1])
     assert 25 < float(loss) < 35 and bool(finite)  # ~60 / 2: the fakes' loss, not a clipped 16 / 2
@@ -74,6 +74,33 @@ def test_a_saturated_discriminator_still_learns(name):
     assert real_unit_bias < saturated[-1], "D's update moves its saturated output"
     g_loss, _ = gan.generator_update(64, keys[2])
     assert 0 <= float(g_loss) < 1e-6  # G's fakes are called real: its loss is ~exp(-60), not clipped
+
+
+@pytest.mark.parametrize("smoothing,noise", [(0.0, 0.0), (0.0, 0.05), (0.1, 0.0), (0.2, 0.45), (0.45, 0.45)])
+def test_discriminator_targets_stay_in_0_1_so_the_loss_has_a_finite_minimum(smoothing, noise):
+    # A target t outside [0, 1] makes BCE on logits unbounded below (t > 1: -(t - 1)·logit as
+    # logit -> +inf). Inside [0, 1] the loss is >= its entropy >= 0 and grows at both ends.
+    _, gan = make_gan("curve", label_smoothing=smoothing, label_noise=noise)
+    key = tf.constant([7, 9], tf.int64)
+    real, fake = gan._targets(True, 4096, key).numpy(), gan._targets(False, 4096, key).numpy()
+    assert real.min() >= 0 and real.max() <= 1 and fake.min() >= 0 and fake.max() <= 1
+    assert real.max() <= 1 - smoothing and fake.min() >= 0
+    if noise:  # the noise is there, spread over [0, noise)
+        assert 0.8 * noise < real.max() - real.min() <= noise and 0.8 * noise < fake.max() <= noise
+    targets = tf.constant(np.concatenate([real, fake]))
+    extremes = [float(_bce(targets, tf.fill([len(targets), 1], v))) for v in (-1e4, 0.0, 1e4)]
+    assert min(extremes) >= 0 and extremes[1] < min(extremes[0], extremes[2])
+
+
+def test_two_unit_head_loss_is_the_mean_of_each_units_one_hot_cross_entropy():
+    # sine's head: unit 0 "fake", unit 1 "real", one-hot labels (1 - t, t), each unit a BCE term.
+    t = tf.constant([1.0, 0.0, 0.3])
+    logits = tf.constant([[-2.0, 3.0], [1.5, -0.5], [0.2, 0.4]])
+    p = 1 / (1 + np.exp(-logits.numpy()))
+    labels = np.stack([1 - t.numpy(), t.numpy()], axis=1)
+    expected = -np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p))
+    np.testing.assert_allclose(float(_bce(t, logits)), expected, rtol=1e-6)
+    assert _called_real(logits).numpy().tolist() == [True, False, True]
 
 
 def test_fit_updates_both_networks_and_traces_once():
@@ -140,16 +167,15 @@ def test_nan_weights_are_flagged_although_the_clipped_loss_stays_finite():
     assert history.history["nonfinite"] == [1.0]
 
 
-@pytest.mark.parametrize("softmax2", [False, True])
-def test_d_accuracy_counts_p_real_above_one_half_as_real(softmax2):
-    # D's p(real) is sigmoid(x0): real rows with x0 > 0 and fake rows with x0 <= 0 are correct.
+@pytest.mark.parametrize("two_units", [False, True])
+def test_d_accuracy_counts_called_real_as_real(two_units):
+    # One unit: p(real) = sigmoid(x0), real when x0 > 0. Two sigmoid units (sine's head):
+    # (p(fake), p(real)) = sigmoid(-x0, x0)... with unit 0 at logit 0 here, real when x0 > 0.
     x = keras.Input((2,))
     logit = keras.layers.Dense(1, use_bias=False, kernel_initializer=keras.initializers.Constant([[1.0], [0.0]]))(x)
-    if softmax2:  # (p(fake), p(real)) = softmax(0, x0): p(real) is sigmoid(x0), the last unit
-        out = keras.layers.Softmax()(keras.layers.Concatenate()([keras.ops.zeros_like(logit), logit]))
-    else:
-        out = keras.layers.Activation("sigmoid")(logit)
-    d = keras.Model(x, out)
+    if two_units:
+        logit = keras.layers.Concatenate()([keras.ops.zeros_like(logit), logit])
+    d = keras.Model(x, keras.layers.Activation("sigmoid")(logit))
     real = np.array([[2.0, 0], [1.0, 5], [-1.0, 0], [3.0, 1]], np.float32)   # 3 of 4 correct
     fake = np.array([[-2.0, 0], [1.0, 0], [0.5, 0], [-0.1, 9], [-3, 0]], np.float32)  # 3 of 5
     assert d_accuracy(d, real, fake) == (0.75, 0.6)

@@ -95,7 +95,9 @@ class TrainGanParams(_Params):
     lr_scale: LrScale = LrScale()
     # One-sided label smoothing: D's target for real samples is 1 - label_smoothing.
     label_smoothing: Annotated[Float, Field(ge=0, lt=0.5)] = 0.0
-    # Uniform noise in [0, label_noise) added to D's targets (the CIFAR tutorial's trick).
+    # Label noise (the CIFAR tutorial's trick), kept inside [0, 1] so the loss on logits stays
+    # bounded: real targets 1 - label_smoothing - label_noise·u, fake targets label_noise·u,
+    # u ~ U[0, 1). (The tutorial added label_noise·u to both, which a clipped loss tolerated.)
     label_noise: Annotated[Float, Field(ge=0, lt=0.5)] = 0.0
     # Steps per compiled call; losses are logged as the mean over each such interval.
     log_every: Count

@@ -49,9 +49,8 @@ def real_batches(
     return steps.map(sample, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def _real_logit(d_out: tf.Tensor) -> tf.Tensor:
-    """D's logit that each sample is real, in float32: the input of its sigmoid, or for the
-    2-unit softmax the difference of its two inputs.
+def _logits(d_out: tf.Tensor) -> tf.Tensor:
+    """D's logits, in float32, shape (N, units): the inputs of its sigmoid output units.
 
     The losses are computed from these logits, as Keras's own compiled losses do (Keras keeps an
     activation's input on its output as ``_keras_logits``). A cross-entropy on D's
@@ -60,23 +59,34 @@ def _real_logit(d_out: tf.Tensor) -> tf.Tensor:
     """
     logits = getattr(d_out, "_keras_logits", None)
     if logits is None:
-        raise TypeError("the discriminator must end in a Keras sigmoid or softmax activation")
-    logits = tf.cast(logits, tf.float32)
-    return logits[:, 1] - logits[:, 0] if logits.shape[-1] == 2 else logits[:, 0]
+        raise TypeError("the discriminator must end in a Keras sigmoid activation")
+    return tf.cast(logits, tf.float32)
 
 
 def _bce(targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-    """Mean binary cross-entropy of p(real) = sigmoid(logits) against ``targets``."""
-    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits))
+    """Mean binary cross-entropy of D's sigmoid units against ``targets`` (each sample's
+    p(real)). One unit: p(real) itself. Two units (``sine``'s head, as in its tutorial): one-hot
+    [fake, real] labels, each unit its own term, so the loss is the mean of BCE(1 - t) on unit
+    0 and BCE(t) on unit 1."""
+    labels = tf.stack([1.0 - targets, targets], axis=1) if logits.shape[-1] == 2 else targets[:, None]
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def _called_real(logits: tf.Tensor) -> tf.Tensor:
+    """Whether D calls each sample real: p(real) > 0.5, or for two units the "real" unit above
+    the "fake" one (the one-hot label D was trained towards)."""
+    return logits[:, 1] > logits[:, 0] if logits.shape[-1] == 2 else logits[:, 0] > 0
 
 
 def d_accuracy(discriminator: keras.Model, real: np.ndarray, fake: np.ndarray) -> tuple[float, float]:
-    """D's accuracy, in inference mode, on ``real`` (p(real) > 0.5) and on ``fake``
-    (p(real) ≤ 0.5): the rule behind the train step's ``d_acc_real`` and ``d_acc_fake``."""
-    def p(x):  # p(real): the sigmoid unit, or the softmax's second unit
-        return np.asarray(discriminator.predict(x, batch_size=256, verbose=0), np.float32)[:, -1]
+    """D's accuracy, in inference mode, on ``real`` (called real) and on ``fake`` (not called
+    real): the rule of the train step's ``d_acc_real`` and ``d_acc_fake`` (:func:`_called_real`,
+    on D's probabilities, which order like its logits)."""
+    def called_real(x):
+        p = np.asarray(discriminator.predict(x, batch_size=256, verbose=0), np.float32)
+        return p[:, 1] > p[:, 0] if p.shape[-1] == 2 else p[:, 0] > 0.5
 
-    return float(np.mean(p(real) > 0.5)), float(np.mean(p(fake) <= 0.5))
+    return float(np.mean(called_real(real))), float(np.mean(~called_real(fake)))
 
 
 def _replica() -> tuple[tf.Tensor, int]:
@@ -174,44 +184,49 @@ class GAN(keras.Model):
         """``batch`` latent vectors: this replica's slice of the global batch's."""
         return _replica_draw(lambda shape: tf.random.stateless_normal(shape, key), batch, [self.latent_dim])
 
-    def _targets(self, value: float, batch: tf.Tensor, key: tf.Tensor) -> tf.Tensor:
-        target = tf.fill([batch], value)
+    def _targets(self, real: bool, batch: tf.Tensor, key: tf.Tensor) -> tf.Tensor:
+        """D's targets, always inside [0, 1]: reals 1 - smoothing - a·u, fakes a·u, for
+        u ~ U[0, 1) and a = ``label_noise``. (The cifar_ship tutorial added a·u to both; on
+        logits a real target above 1 makes the loss unbounded below: D gains from ever-larger
+        real logits.)"""
+        target = tf.fill([batch], 1.0 - self.label_smoothing if real else 0.0)
         if self.label_noise:
             noise = _replica_draw(lambda shape: tf.random.stateless_uniform(shape, key), batch, [])
-            target += self.label_noise * noise
+            target += -self.label_noise * noise if real else self.label_noise * noise
         return target
 
     def discriminator_update(self, real, fake, key):
-        """One D step on ``real`` (target 1 - smoothing) and ``fake`` (target 0); D's variables only.
+        """One D step on ``real`` (target 1 - smoothing) and ``fake`` (target 0), each with
+        label noise pulling it inward (:meth:`_targets`); D's variables only.
 
         Returns (loss, accuracy on real, accuracy on fake, whether loss and gradients were finite)."""
         n_real, n_fake = tf.shape(real)[0], tf.shape(fake)[0]
         k_real, k_fake = tf.unstack(tf.random.experimental.stateless_split(key, 2))
         targets = tf.concat(
             [
-                self._targets(1.0 - self.label_smoothing, n_real, k_real),
-                self._targets(0.0, n_fake, k_fake),
+                self._targets(True, n_real, k_real),
+                self._targets(False, n_fake, k_fake),
             ],
             axis=0,
         )
         inputs = tf.concat([real, tf.cast(fake, real.dtype)], axis=0)
         with tf.GradientTape() as tape:
-            logits = _real_logit(self.discriminator(inputs, training=True))
+            logits = _logits(self.discriminator(inputs, training=True))
             loss = _bce(targets, logits)
             scaled = _scaled(loss, self.d_optimizer)
         variables = self.discriminator.trainable_variables
         grads = tape.gradient(scaled, variables)
         self.d_optimizer.apply_gradients(zip(grads, variables))
-        correct = tf.cast(logits > 0, tf.float32)  # p(real) > 0.5
-        acc_real, acc_fake = tf.reduce_mean(correct[:n_real]), 1.0 - tf.reduce_mean(correct[n_real:])
+        called_real = tf.cast(_called_real(logits), tf.float32)
+        acc_real, acc_fake = tf.reduce_mean(called_real[:n_real]), 1.0 - tf.reduce_mean(called_real[n_real:])
         return loss, acc_real, acc_fake, _finite(loss, grads, self.d_optimizer)
 
     def generator_update(self, batch, key):
         """One G step: make D call G's samples real; G's variables only. Returns (loss, finite)."""
         z = self._latents(batch, key)
         with tf.GradientTape() as tape:
-            logits = _real_logit(self.discriminator(self.generator(z, training=True), training=True))
-            loss = _bce(tf.ones_like(logits), logits)
+            logits = _logits(self.discriminator(self.generator(z, training=True), training=True))
+            loss = _bce(tf.ones([tf.shape(logits)[0]]), logits)
             scaled = _scaled(loss, self.g_optimizer)
         variables = self.generator.trainable_variables
         grads = tape.gradient(scaled, variables)

@@ -2,7 +2,11 @@
 
 G: latent 10 → Dense(200, tanh) → Dense(50, tanh)                      12,250 params
 D: Reshape(50, 1) → Conv1D(50, 5, relu) → Dropout(0.25) → Flatten
-   → Dense(50) → Dense(2, softmax)                                      115,452 params
+   → Dense(50) → Dense(2, sigmoid)                                      115,452 params
+
+D's head is the tutorial's: two sigmoid units trained with binary cross-entropy on one-hot
+[fake, real] labels, each unit its own term (see ``training._bce``); D calls a sample real
+when the "real" unit is above the "fake" one.
 """
 
 import keras
@@ -35,7 +39,7 @@ def build_discriminator() -> keras.Model:
             Dropout(0.25),
             layers.Flatten(),
             layers.Dense(50),
-            layers.Dense(2, activation="softmax"),
+            layers.Dense(2, activation="sigmoid"),
         ],
         name="sine_discriminator",
     )
@@ -47,7 +51,7 @@ SPEC = GanSpec(
     latent_dim=LATENT_DIM,
     build_generator=build_generator,
     build_discriminator=build_discriminator,
-    d_output="softmax2",
+    d_output="sigmoid2",
     data_range=(-1.0, 1.0),
     optimizer="adam",
 )

@@ -16,8 +16,9 @@ class GanSpec:
     latent_dim: int
     build_generator: Callable[[], object]
     build_discriminator: Callable[[], object]
-    # "sigmoid": D outputs p(real) of shape (N, 1); "softmax2": D outputs (p(fake), p(real)).
-    d_output: Literal["sigmoid", "softmax2"]
+    # "sigmoid": D outputs p(real) of shape (N, 1); "sigmoid2": two independent sigmoid units
+    # (p(fake), p(real)), trained on one-hot labels (the sine tutorial's head).
+    d_output: Literal["sigmoid", "sigmoid2"]
     # The range of the generator's output; real data are mapped into it by ``to_model``.
     data_range: tuple[float, float]
     # The tutorial's optimizer family; learning rates come from params.
