@@ -64,7 +64,8 @@ class PrepareImages(_Params):
 
 
 class PrepareShips(_Params):
-    """CIFAR-10 ships: train+test pooled (6,000), ``n_test`` of them held out by ``seed``."""
+    """CIFAR-10 ships: the training split's 5,000 to train on (``n_train``), ``n_test`` of the
+    test split's 1,000 held out (chosen by ``seed``), unseen by the evaluation classifier."""
 
     seed: Seed
     n_test: Count
