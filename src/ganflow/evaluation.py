@@ -65,7 +65,7 @@ def image_quality(spec: GanSpec, feats_ref: np.ndarray, feats: np.ndarray, probs
     """Image metrics of one sample set (features, probabilities) against the reference
     features, all from the evaluation classifier."""
     out: dict[str, float] = {"fcd": images.frechet_distance(feats_ref, feats)}
-    kid = images.kid(feats_ref, feats, subset_size=min(1000, len(feats)), seed=seed)
+    kid = images.kid(feats_ref, feats, subset_size=1000, seed=seed)
     out.update(kid_mean=kid["mean"], kid_std=kid["std"])
     score = images.classifier_score(probs)
     out.update(classifier_score=score["mean"], classifier_score_std=score["std"])

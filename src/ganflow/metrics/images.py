@@ -176,11 +176,17 @@ def _poly_kernel(x: np.ndarray, y: np.ndarray, d: int) -> np.ndarray:
 
 
 def kid(feat_a, feat_b, *, n_subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> dict:
-    """KID = mean (and std, ddof=0) over subsets of unbiased MMD^2, k(x,y) = (x.y/d + 1)^3."""
+    """KID = mean (and std, ddof=0) over subsets of unbiased MMD^2, k(x,y) = (x.y/d + 1)^3.
+
+    Subsets hold m = min(subset_size, N_a // 2, N_b // 2) samples of each set: at most half of
+    each, so that subsets differ and ``std`` estimates the spread (subsets of a whole set
+    would repeat one value, std 0, ``n_subsets`` times the work)."""
     a, b = _check_features("feat_a", feat_a, "feat_b", feat_b)
-    n_subsets = _check_int("n_subsets", n_subsets, 1)
+    n_subsets = _check_int("n_subsets", n_subsets, 2)
     subset_size = _check_int("subset_size", subset_size, 2)
-    m = min(subset_size, a.shape[0], b.shape[0])
+    m = min(subset_size, a.shape[0] // 2, b.shape[0] // 2)
+    if m < 2:
+        raise UserError(f"KID needs at least 4 samples in each set, got {a.shape[0]} and {b.shape[0]}")
     d = a.shape[1]
     rng = np.random.default_rng(seed)
     mmds = np.empty(n_subsets, dtype=np.float64)
