@@ -9,7 +9,7 @@ import yaml
 
 from ganflow import GAN_NAMES
 from ganflow.errors import UserError
-from ganflow.params import CLASSIFIER_DATASETS, STAGES, declared_params, load_params
+from ganflow.params import CLASSIFIER_DATASETS, STAGES, check_all, declared_params, load_params
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = yaml.safe_load((REPO / "params.yaml").read_text())
@@ -41,6 +41,22 @@ def test_committed_params_files_are_valid(path):
     for stage in STAGES:
         for block in CLASSIFIER_DATASETS if stage == "classifier" else GAN_NAMES:
             load_params(REPO / path, stage, block)
+    assert check_all(REPO / path) == len(STAGES[:-1]) * len(GAN_NAMES) + len(CLASSIFIER_DATASETS)
+
+
+@pytest.mark.parametrize("changes,pattern", [
+    # beside a shared key no block declares: no stage reads train.lrr, so only check_all sees it
+    ({"train__lrr": 0.0004}, r"unknown key 'train\.lrr'"),
+    ({"trian": {"lr": 0.0004}}, r"unknown section 'trian'"),
+    # a bad value in any block, whichever block a stage would read
+    ({"evaluate__cifar_ship__n_samples": 0}, r"evaluate\.cifar_ship\.n_samples"),
+    ({"classifier__cifar10__epochs": "ten"}, r"classifier\.cifar10\.epochs"),
+])
+def test_check_all_catches_every_typo_and_bad_value_in_the_file(tmp_path, changes, pattern):
+    path = write(tmp_path, edited(**changes))
+    with pytest.raises(UserError) as err:
+        check_all(path)
+    assert "\n" not in str(err.value) and re.search(pattern, str(err.value)), str(err.value)
 
 
 def test_ci_params_have_the_same_keys_as_full_params():

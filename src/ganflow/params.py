@@ -247,7 +247,10 @@ def load_params(path: str | Path, stage: str, gan: str) -> Any:
     path = Path(path)
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}")
-    doc = read_yaml(path)
+    return _params(read_yaml(path), path, stage, gan)
+
+
+def _params(doc: dict, path: Path, stage: str, gan: str) -> Any:
     section = _section(doc, path, stage, gan)
     prefix = f"{stage}.{gan}"
     if stage == "train":
@@ -255,3 +258,18 @@ def load_params(path: str | Path, stage: str, gan: str) -> Any:
         return _validate(TrainParams, data, path, prefix, gan_field="gan")
     model = _PREPARE[gan] if stage == "prepare" else _MODELS[stage]
     return _validate(model, section[gan], path, prefix)
+
+
+def check_all(path: str | Path) -> int:
+    """Validate every key of the params file at ``path``: no unknown section, and every
+    stage's shared keys and blocks (so a typo outside the blocks a stage reads is caught too).
+    Returns the number of blocks checked; raises :class:`UserError` on the first problem."""
+    path = Path(path)
+    doc = read_yaml(path)
+    unknown = sorted(str(k) for k in doc if k not in STAGES)
+    if unknown:
+        raise UserError(f"{path}: unknown section '{unknown[0]}' (expected: {', '.join(STAGES)})")
+    blocks = [(stage, block) for stage in STAGES for block in _BLOCKS[stage]]
+    for stage, block in blocks:
+        _params(doc, path, stage, block)
+    return len(blocks)
