@@ -14,34 +14,45 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
-def write_fake_mirror(directory: Path, n: int = 64, seed: int = 0) -> Path:
-    """Small MNIST and CIFAR-10 files in the Keras arrays' layout (for runs with no mirror)."""
+# Split sizes (train, test) of a fake mirror that params.ci.yaml fits in: MNIST 4,096 training
+# and 512 held-out digits; 1,000 training and 200 held-out ships (a tenth of CIFAR-10 each).
+CI_MIRROR = {"mnist": (6000, 1000), "cifar10": (12000, 3000)}
+
+
+def _fake_images(rng: np.random.Generator, templates: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` images of the ten classes in turn: the class's template plus per-image noise, so a
+    classifier can learn the classes (well above chance after one short epoch)."""
+    labels = (np.arange(n) % 10).astype(np.uint8)
+    noise = rng.normal(0.0, 40.0, (n, *templates.shape[1:]))
+    return np.clip(templates[labels] + noise, 0, 255).astype(np.uint8), labels
+
+
+def write_fake_mirror(directory: Path, mnist: tuple[int, int] = (64, 32), cifar10: tuple[int, int] = (640, 128),
+                      seed: int = 0) -> Path:
+    """MNIST and CIFAR-10 files in the Keras arrays' layout with (train, test) split sizes,
+    for runs with no mirror (their checksums are unknown: GANFLOW_ALLOW_UNKNOWN_MIRROR=1).
+    Each class is a coarse random pattern (4x4 blocks) plus noise."""
     rng = np.random.default_rng(seed)
     directory.mkdir(parents=True, exist_ok=True)
-    np.savez(
-        directory / "mnist.npz",
-        x_train=rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
-        y_train=(np.arange(n) % 10).astype(np.uint8),
-        x_test=rng.integers(0, 256, (n // 2, 28, 28), dtype=np.uint8),
-        y_test=(np.arange(n // 2) % 10).astype(np.uint8),
-    )
-    np.savez(
-        directory / "cifar10.npz",
-        x_train=rng.integers(0, 256, (n * 10, 32, 32, 3), dtype=np.uint8),
-        y_train=(np.arange(n * 10) % 10).astype(np.uint8).reshape(-1, 1),
-        x_test=rng.integers(0, 256, (n * 2, 32, 32, 3), dtype=np.uint8),
-        y_test=(np.arange(n * 2) % 10).astype(np.uint8).reshape(-1, 1),
-    )
+    for name, (n_train, n_test), shape in (("mnist", mnist, (28, 28)), ("cifar10", cifar10, (32, 32, 3))):
+        coarse = rng.uniform(0, 255, (10, shape[0] // 4, shape[1] // 4, *shape[2:]))
+        templates = coarse.repeat(4, axis=1).repeat(4, axis=2)
+        x_train, y_train = _fake_images(rng, templates, n_train)
+        x_test, y_test = _fake_images(rng, templates, n_test)
+        if name == "cifar10":  # Keras's CIFAR-10 labels are (N, 1)
+            y_train, y_test = y_train[:, None], y_test[:, None]
+        np.savez(directory / f"{name}.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     return directory
 
 
 @pytest.fixture(scope="session")
 def mirror_env(tmp_path_factory) -> dict[str, str]:
     """Environment for running the prepare stage offline: the real mirror in ../shared/data
-    when it exists, else a small fake one (with unknown checksums allowed)."""
+    when it exists, else a fake one the size params.ci.yaml asks for (unknown checksums
+    allowed). ``GANFLOW_DATA_MIRROR`` names the directory either way."""
     if (SHARED_DATA / "mnist.npz").is_file() and (SHARED_DATA / "cifar10.npz").is_file():
         return {"GANFLOW_DATA_MIRROR": str(SHARED_DATA)}
-    fake = write_fake_mirror(tmp_path_factory.mktemp("mirror"), n=512)
+    fake = write_fake_mirror(tmp_path_factory.mktemp("mirror"), **CI_MIRROR)
     return {"GANFLOW_DATA_MIRROR": str(fake), "GANFLOW_ALLOW_UNKNOWN_MIRROR": "1"}
 
 

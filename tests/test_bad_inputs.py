@@ -151,7 +151,7 @@ def prepare_mnist(out: Path) -> list[str]:
 
 
 def test_bad_mirror_inputs(tmp_path):
-    mirror = write_fake_mirror(tmp_path / "mirror", n=40)
+    mirror = write_fake_mirror(tmp_path / "mirror", mnist=(40, 20))
     out = tmp_path / "data"
     allow = {"GANFLOW_ALLOW_UNKNOWN_MIRROR": "1"}
     # missing mirror directory
