@@ -42,6 +42,11 @@ def train(gan: str, strategy: str, precision: str, workdir: Path) -> dict:
     return result(start(gan, strategy, precision, workdir))
 
 
+# Largest weight difference of a distributed run from one device's: rounding, amplified by
+# training (see the mirrored test), not a wrong per-replica slice (~1e-2).
+SAME_UP_TO_ROUNDING = 1e-3
+
+
 def max_abs_diff(a: dict, b: dict) -> float:
     return max(float(np.max(np.abs(np.subtract(x, y)))) for x, y in zip(a["weights"], b["weights"], strict=True))
 
@@ -55,8 +60,10 @@ def test_mirrored_on_two_devices_matches_one_device_with_the_same_global_batch(o
     mirrored = train("curve", "mirrored", "float32", tmp_path)
     assert (one_device["replicas"], mirrored["replicas"]) == (1, 2)
     # Each replica trains on its half of the same global batch (and of the same latents and
-    # label noise); summed gradients of loss/2 equal one device's up to float rounding.
-    assert max_abs_diff(one_device, mirrored) < 1e-5
+    # label noise); summed gradients of loss/2 equal one device's up to float rounding, which
+    # 40 Adam steps amplify: measured (Intel Xeon, AVX-512) 2e-7 after 10 steps, 3.3e-5 after
+    # 40 (7e-7 without label noise). Every replica taking the first slice instead gives 1.7e-2.
+    assert max_abs_diff(one_device, mirrored) < SAME_UP_TO_ROUNDING
 
 
 def free_port() -> int:
@@ -84,7 +91,7 @@ def test_multi_worker_on_two_local_processes_matches_one_device(one_device, tmp_
     workers = [result(p) for p in procs]
     for worker in workers:
         assert worker["replicas"] == 2
-        assert max_abs_diff(one_device, worker) < 1e-5
+        assert max_abs_diff(one_device, worker) < SAME_UP_TO_ROUNDING
     assert workers[0]["sha256"] == workers[1]["sha256"]  # the workers hold the same model
 
 
