@@ -14,6 +14,35 @@ from contextlib import contextmanager
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def flush_denormals() -> bool:
+    """Set flush-to-zero and denormals-are-zero (MXCSR bits 15 and 6) on the calling thread, as
+    TensorFlow sets them on its own pool threads; return whether they are set (x86-64 Linux only;
+    elsewhere nothing changes).
+
+    Why: a ``tf.function`` runs some kernels inline on the thread that called it, which (unlike
+    TensorFlow's threads, and unlike eager ops) keeps denormal floats. Which kernels run there
+    depends on scheduling, so a value below 1.2e-38 was kept in one run and flushed to 0 in
+    another: ``cifar_ship``'s training differed between identical runs on one machine
+    (``benchmarks/determinism.py``; README "Reproducibility"). With the flags set here every
+    thread flushes alike."""
+    import ctypes
+    import ctypes.util
+    import platform
+    import sys
+
+    if platform.machine() != "x86_64" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+    except OSError:
+        return False
+    env = (ctypes.c_uint32 * 8)()  # glibc's x86-64 fenv_t: the x87 environment, then MXCSR
+    if libm.fegetenv(env) != 0:
+        return False
+    env[7] |= 0x8040
+    return libm.fesetenv(env) == 0
+
+
 def set_threads(intra_op: int) -> None:
     """TensorFlow's intra-op thread count (0 = its default, one per core); call before any
     TensorFlow work in the process."""
@@ -31,6 +60,7 @@ def setup(seed: int, deterministic: bool = True, intra_op_threads: int = 0) -> s
     import tensorflow as tf
 
     set_threads(intra_op_threads)
+    flush_denormals()
 
     keras.utils.set_random_seed(seed)
     if deterministic:

@@ -1,0 +1,26 @@
+"""Process set-up: denormal floats are flushed on every thread that runs TensorFlow kernels."""
+
+import platform
+import subprocess
+import sys
+
+import pytest
+
+# A tf.function runs small kernels inline on the calling thread; before runtime.setup flushed
+# denormals there, this printed 1e-39 for the function and 0.0 for the eager op (TensorFlow's
+# own threads and eager ops flush), so a result depended on which thread a kernel ran on.
+PROBE = """
+from ganflow import runtime
+runtime.setup(0)
+import numpy as np, tensorflow as tf
+x = tf.constant(np.float32(1e-39))
+print(float(tf.function(lambda v: v * 1.0 + 0.0)(x)), float(x * 1.0 + 0.0),
+      float(next(iter(tf.data.Dataset.from_tensors(x).map(lambda v: v * 1.0)))))
+"""
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64" or not sys.platform.startswith("linux"),
+                    reason="flush_denormals sets MXCSR through glibc on x86-64 Linux only")
+def test_denormals_are_flushed_alike_inline_eager_and_in_tf_data():
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["0.0", "0.0", "0.0"]
