@@ -7,7 +7,7 @@
       D.trainable = False; GAN.train_on_batch(z', ones)     # GAN = Sequential([G, D])
 
 * :class:`FusedLoop` (B): the pipeline's own step: :class:`ganflow.training.GAN` compiled as
-  :func:`ganflow.loop.train_adversarial` compiles it, fed by :func:`ganflow.training.real_batches`,
+  :func:`ganflow.loop.train_adversarial` compiles it, fed by :func:`ganflow.data.batches.real_batches`,
   run by calling its compiled train function (``steps_per_execution`` steps per call).
 
 Keras 3 and the frozen discriminator
@@ -35,7 +35,7 @@ from ganflow.models import GanSpec
 from ganflow.loop import build_gan
 from ganflow.models.layers import Dropout
 from ganflow.optimizers import make_optimizer
-from ganflow.training import real_batches
+from ganflow.data.batches import real_batches
 
 PHASES = ("predict", "d_train_on_batch", "gan_train_on_batch")
 # Steps ``real_batches`` may draw: far more than any benchmark runs (the dataset is lazy).
@@ -117,7 +117,7 @@ class TutorialLoop:
         return keras.losses.BinaryCrossentropy()
 
     def _targets(self, t: np.ndarray) -> np.ndarray:
-        if self.spec.d_output == "sigmoid2":
+        if self.spec.head.units == 2:
             return np.stack([1.0 - t, t], axis=1).astype(np.float32)
         return t[:, None].astype(np.float32)
 
@@ -202,7 +202,7 @@ class FusedLoop:
     def __init__(self, spec: GanSpec, params, x: np.ndarray, batch: int, steps_per_execution: int):
         gp = params.gan.model_copy(update={"log_every": steps_per_execution})
         self.gan = build_gan(spec, params.model_copy(update={"gan": gp}),
-                             spec.build_generator(), spec.build_discriminator())
+                             lambda: (spec.build_generator(), spec.build_discriminator()))
         self.steps_per_execution = steps_per_execution
         self.iterator = iter(real_batches(x, batch, gp.seed, 0, _MAX_STEPS))
         self.gan.make_train_function()

@@ -36,14 +36,14 @@ def main() -> None:
     if params.strategy != "default" or params.gan.precision != "float32":
         print(f"train {args.gan}: {params.strategy} strategy, {strategy.num_replicas_in_sync} "
               f"replica(s); {params.gan.precision}")
-    generator = load_model(args.init / "generator.keras")
-    discriminator = load_model(args.init / "discriminator.keras")
+    def networks():  # pretrain's G and D, loaded where they will train (the strategy's scope)
+        return load_model(args.init / "generator.keras"), load_model(args.init / "discriminator.keras")
+
     checkpoint = None
     if args.checkpoint:
         run_id = fingerprint(params=params.model_dump(), data=file_digest(args.data), init=file_digest(args.init))
         checkpoint = Checkpoint(args.checkpoint, run_id)
-    trained = train_adversarial(spec, params, generator, discriminator, x, str(args.live),
-                                checkpoint, strategy)
+    trained = train_adversarial(spec, params, networks, x, str(args.live), checkpoint, strategy)
     if not trained.chief:
         print(f"train {args.gan}: done on a non-chief worker; the chief writes the outputs")
         return

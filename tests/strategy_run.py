@@ -36,21 +36,27 @@ def main(gan: str, strategy_name: str, precision: str, workdir: str) -> dict:
     runtime.setup(7)
     strategy = runtime.distribution_strategy(strategy_name)
     spec = get_spec(gan)
-    generator, discriminator = spec.build_generator(), spec.build_discriminator()
     make = {"curve": curve_points, "sine": sine_curves}[gan]
     x = make(np.random.default_rng(0), 2048)["x"]
     train = TrainParams(lr=0.001, strategy=strategy_name, gan=TrainGanParams(
         seed=3, steps=40, batch_size=64, log_every=10, sample_every=40, checkpoint_every=40,
         label_noise=0.1, precision=precision))
-    trained = train_adversarial(spec, train, generator, discriminator, x, str(Path(workdir) / "live"),
-                                strategy=strategy)
+    trained = train_adversarial(spec, train, lambda: (spec.build_generator(), spec.build_discriminator()),
+                                x, str(Path(workdir) / "live"), strategy=strategy)
     weights = [w for m in (trained.generator, trained.discriminator) for w in m.get_weights()]
+    # saved as the train stage saves it, then loaded in this (float32) process
+    from ganflow.modelio import load_model, save_model
+
+    saved = load_model(save_model(trained.generator, Path(workdir) / "generator.keras"))
+    z = spec.latents(16, 0)
     return {
         "replicas": strategy.num_replicas_in_sync,
         "dtype": str(trained.generator.dtype_policy.name),
         "weights": [w.tolist() for w in weights],
         "sha256": hashlib.sha256(b"".join(w.tobytes() for w in weights)).hexdigest(),
         "steps_run": trained.steps_run,
+        "saved_policies": sorted({layer.dtype_policy.name for layer in (saved, *saved.layers)}),
+        "saved_matches": bool(np.array_equal(np.asarray(saved(z)), np.asarray(trained.generator(z)))),
     }
 
 

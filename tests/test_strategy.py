@@ -99,6 +99,8 @@ def test_multi_worker_on_two_local_processes_matches_one_device(one_device, tmp_
 def test_mixed_precision_trains_and_hands_back_float32_models(one_device, tmp_path, precision):
     mixed = train("curve", "default", precision, tmp_path)
     assert mixed["dtype"] == "float32"  # what the stage saves
+    # the saved file is a float32 model that loads anywhere and computes what training left
+    assert mixed["saved_policies"] == ["float32"] and mixed["saved_matches"]
     assert all(np.isfinite(w).all() for w in map(np.asarray, mixed["weights"]))
     # 16-bit compute took effect: the run differs from float32's, but not by much
     assert mixed["sha256"] != one_device["sha256"]

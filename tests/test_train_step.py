@@ -8,7 +8,11 @@ import tensorflow as tf
 from ganflow import runtime
 from ganflow.data import synth
 from ganflow.models import get_spec
-from ganflow.training import GAN, DiscriminatorPretrainer, _bce, _called_real, d_accuracy, make_optimizer, real_batches
+from ganflow.data.batches import real_batches
+from ganflow.heads import Head
+from ganflow.losses import cross_entropy
+from ganflow.optimizers import make_optimizer
+from ganflow.training import GAN, DiscriminatorPretrainer
 
 
 def values(variables):
@@ -22,7 +26,7 @@ def changed(before, after):
 def make_gan(name="curve", seed=0, **kwargs):
     runtime.setup(seed)
     spec = get_spec(name)
-    gan = GAN(spec.build_generator(), spec.build_discriminator(), spec.latent_dim, seed=seed, **kwargs)
+    gan = GAN(spec.build_generator(), spec.build_discriminator(), spec.latent_dim, head=spec.head, seed=seed, **kwargs)
     gan.compile(make_optimizer(spec, 1e-3), make_optimizer(spec, 1e-3), steps_per_execution=5)
     return spec, gan
 
@@ -88,7 +92,7 @@ def test_discriminator_targets_stay_in_0_1_so_the_loss_has_a_finite_minimum(smoo
     if noise:  # the noise is there, spread over [0, noise)
         assert 0.8 * noise < real.max() - real.min() <= noise and 0.8 * noise < fake.max() <= noise
     targets = tf.constant(np.concatenate([real, fake]))
-    extremes = [float(_bce(targets, tf.fill([len(targets), 1], v))) for v in (-1e4, 0.0, 1e4)]
+    extremes = [float(cross_entropy(Head(1), targets, tf.fill([len(targets), 1], v))) for v in (-1e4, 0.0, 1e4)]
     assert min(extremes) >= 0 and extremes[1] < min(extremes[0], extremes[2])
 
 
@@ -99,8 +103,8 @@ def test_two_unit_head_loss_is_the_mean_of_each_units_one_hot_cross_entropy():
     p = 1 / (1 + np.exp(-logits.numpy()))
     labels = np.stack([1 - t.numpy(), t.numpy()], axis=1)
     expected = -np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p))
-    np.testing.assert_allclose(float(_bce(t, logits)), expected, rtol=1e-6)
-    assert _called_real(logits).numpy().tolist() == [True, False, True]
+    np.testing.assert_allclose(float(cross_entropy(Head(2), t, logits)), expected, rtol=1e-6)
+    assert Head(2).called_real(logits).numpy().tolist() == [True, False, True]
 
 
 def test_fit_updates_both_networks_and_traces_once():
@@ -127,7 +131,7 @@ def test_pretrainer_moves_only_the_discriminator():
     runtime.setup(0)
     spec = get_spec("curve")
     trainer = DiscriminatorPretrainer(spec.build_generator(), spec.build_discriminator(),
-                                      spec.latent_dim, seed=0, fake_uniform=True)
+                                      spec.latent_dim, head=spec.head, seed=0, fake_uniform=True)
     trainer.compile(make_optimizer(spec, 1e-2), None, steps_per_execution=50)
     g0 = values(trainer.generator.trainable_variables)
     history = trainer.fit(real_batches(real_data("curve"), 128, 0, 0, 200), epochs=4,
@@ -178,4 +182,4 @@ def test_d_accuracy_counts_called_real_as_real(two_units):
     d = keras.Model(x, keras.layers.Activation("sigmoid")(logit))
     real = np.array([[2.0, 0], [1.0, 5], [-1.0, 0], [3.0, 1]], np.float32)   # 3 of 4 correct
     fake = np.array([[-2.0, 0], [1.0, 0], [0.5, 0], [-0.1, 9], [-3, 0]], np.float32)  # 3 of 5
-    assert d_accuracy(d, real, fake) == (0.75, 0.6)
+    assert Head(2 if two_units else 1).accuracy(d, real, fake) == (0.75, 0.6)

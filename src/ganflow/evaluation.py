@@ -18,9 +18,6 @@ from ganflow import plots
 from ganflow.errors import UserError
 from ganflow.metrics import curves, images
 from ganflow.models import GanSpec
-from ganflow.training import d_accuracy
-
-SHIP = 8
 
 HISTORY_COLUMNS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
 
@@ -53,11 +50,12 @@ def sample(spec: GanSpec, generator: keras.Model, n: int, seed: int) -> np.ndarr
     return generator.predict(spec.latents(n, seed), batch_size=256, verbose=0)
 
 
+CURVE_QUALITY = {"sine": curves.sine_metrics, "curve": curves.curve_metrics}
+
+
 def curve_quality(spec: GanSpec, samples: np.ndarray, reference: np.ndarray) -> dict[str, float]:
-    """The 1-D quality metrics of ``samples`` against real ``reference`` data."""
-    if spec.name == "sine":
-        return curves.sine_metrics(samples, reference)
-    return curves.curve_metrics(samples, reference)
+    """The 1-D quality metrics (``spec.quality``) of ``samples`` against real ``reference`` data."""
+    return CURVE_QUALITY[spec.quality](samples, reference)
 
 
 def image_quality(spec: GanSpec, feats_ref: np.ndarray, feats: np.ndarray, probs: np.ndarray,
@@ -70,12 +68,13 @@ def image_quality(spec: GanSpec, feats_ref: np.ndarray, feats: np.ndarray, probs
     score = images.classifier_score(probs)
     out.update(classifier_score=score["mean"], classifier_score_std=score["std"])
     out.update(images.prdc(feats_ref, feats, k=5))
-    if spec.name.startswith("mnist"):
+    if spec.digit_labels:
         out["modes_covered"] = images.modes_covered(probs, min_frac=0.02)
         out["label_kl"] = images.label_kl_to_uniform(probs)
-    if spec.name == "cifar_ship":
-        ship = images.class_score(probs, SHIP)
-        out.update(ship_score=ship["mean_p"], ship_frac=ship["frac"])
+    if spec.target_class is not None:  # cifar_ship: ship_score, ship_frac
+        label, index = spec.target_class
+        target = images.class_score(probs, index)
+        out.update({f"{label}_score": target["mean_p"], f"{label}_frac": target["frac"]})
     return out
 
 
@@ -89,7 +88,7 @@ def evaluate(spec: GanSpec, params, generator: keras.Model, discriminator: keras
     same reference. Returns (metrics, arrays for the figures).
     """
     generated = sample(spec, generator, params.n_samples, params.seed)
-    acc_real, acc_fake = d_accuracy(discriminator, test_x, generated)
+    acc_real, acc_fake = spec.head.accuracy(discriminator, test_x, generated)
     metrics: dict = {
         "n_samples": params.n_samples,
         "d_acc_real_heldout": acc_real,
@@ -101,7 +100,7 @@ def evaluate(spec: GanSpec, params, generator: keras.Model, discriminator: keras
     reference = train_x[rng.permutation(len(train_x))[:n]]
     heldout = test_x[rng.permutation(len(test_x))[:n]]
     arrays = {"generated": generated, "heldout": heldout}
-    if spec.kind != "image":
+    if spec.quality != "images":
         metrics["quality"] = curve_quality(spec, generated[:n], reference)
         metrics["floor"] = curve_quality(spec, heldout, reference)
     elif classifier is not None:
@@ -128,7 +127,7 @@ def figures(spec: GanSpec, history: pd.DataFrame, arrays: dict) -> dict:
         "accuracy.png": plots.accuracy(history, f"{spec.name}: discriminator accuracy"),
         "samples.png": plots.samples(spec.kind, shown, heldout, f"{spec.name}: generated samples"),
     }
-    if spec.name.startswith("mnist") and "label_hist" in arrays:
+    if spec.digit_labels and "label_hist" in arrays:
         figs["labels.png"] = plots.label_histogram(
             arrays["label_hist"], arrays["label_hist_real"], f"{spec.name}: predicted digit classes"
         )

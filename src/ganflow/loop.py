@@ -12,6 +12,7 @@ import math
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import keras
@@ -24,7 +25,9 @@ from ganflow.checkpoint import Checkpoint, CheckpointWriter
 from ganflow.errors import UserError
 from ganflow.models import GanSpec
 from ganflow.progress import Progress
-from ganflow.training import GAN, DiscriminatorPretrainer, d_accuracy, make_optimizer, real_batches
+from ganflow.data.batches import real_batches
+from ganflow.optimizers import make_optimizer
+from ganflow.training import GAN, DiscriminatorPretrainer
 
 N_FIXED = {"image": 32, "series": 8, "points": 1000}
 
@@ -98,10 +101,8 @@ def pretrain_discriminator(spec: GanSpec, params, x: np.ndarray) -> tuple[keras.
     """
     check_batch(params.batch_size, len(x), f"pretrain.{spec.name}.batch_size")
     generator, discriminator = spec.build_generator(), spec.build_discriminator()
-    trainer = DiscriminatorPretrainer(
-        generator, discriminator, spec.latent_dim, seed=params.seed,
-        fake_uniform=spec.kind == "points",
-    )
+    trainer = DiscriminatorPretrainer(generator, discriminator, spec.latent_dim, head=spec.head,
+                                      seed=params.seed, fake_uniform=spec.kind == "points")
     # About ten compiled calls, so that progress shows; the final interval's means are reported.
     per_call = max((d for d in range(1, params.steps // 10 + 1) if params.steps % d == 0), default=1)
     trainer.compile(make_optimizer(spec, params.lr), None, steps_per_execution=per_call)
@@ -127,13 +128,13 @@ def discriminator_accuracy(trainer: DiscriminatorPretrainer, x: np.ndarray, batc
     else:
         z = rng.standard_normal((n, trainer.latent_dim)).astype(np.float32)
         fake = keras.ops.convert_to_numpy(trainer.generator(z, training=False))
-    acc_real, acc_fake = d_accuracy(trainer.discriminator, real, fake)
+    acc_real, acc_fake = trainer.head.accuracy(trainer.discriminator, real, fake)
     return {"d_acc_real": acc_real, "d_acc_fake": acc_fake}
 
 
 @dataclass
 class Trained:
-    """What adversarial training hands back: the float32 G and D it was given, now trained."""
+    """What adversarial training hands back: the trained G and D, float32 as saved."""
 
     generator: keras.Model
     discriminator: keras.Model
@@ -142,23 +143,13 @@ class Trained:
     chief: bool  # False on a multi-worker cluster's other workers, which write nothing
 
 
-def _copy_values(target: keras.Model, source: keras.Model) -> None:
-    """Every variable of ``source`` (weights, BatchNorm statistics, Dropout seed states) into
-    ``target``, a model of the same architecture."""
-    if [v.shape for v in target.variables] != [v.shape for v in source.variables]:
-        raise ValueError(f"{target.name}: variables differ from {source.name}'s")
-    for var, value in zip(target.variables, source.variables):
-        var.assign(value)
-
-
-def build_gan(spec: GanSpec, train, generator: keras.Model, discriminator: keras.Model,
+def build_gan(spec: GanSpec, train, networks: Callable[[], tuple[keras.Model, keras.Model]],
               strategy=None) -> GAN:
-    """The :class:`GAN` of ``generator`` and ``discriminator`` compiled as the train stage runs
-    it: optimizers at ``train.lr × lr_scale``, ``jit_compile``, optimizer slots created.
+    """The :class:`GAN` compiled as the train stage runs it: G and D made once by
+    ``networks()`` in the strategy's scope and set to ``precision`` (variables stay float32),
+    optimizers at ``train.lr × lr_scale``, ``jit_compile``, optimizer slots created.
 
-    ``train`` holds ``lr`` and the GAN's block (``gan``). Under a distribution ``strategy`` or a
-    mixed ``precision``, G and D are rebuilt in the strategy's scope under that dtype policy and
-    take the given models' values (variables stay float32). Keras's multi-step loop does not run
+    ``train`` holds ``lr`` and the GAN's block (``gan``). Keras's multi-step loop does not run
     on a distributed dataset (Keras 3.15: "You must feed a value for placeholder tensor"), so
     there a compiled call is one step; the default strategy runs ``log_every`` steps per call.
     """
@@ -169,13 +160,11 @@ def build_gan(spec: GanSpec, train, generator: keras.Model, discriminator: keras
         raise UserError(f"train.{spec.name}.batch_size: {gp.batch_size} is not divisible by the "
                         f"{replicas} replicas of train.strategy")
     default = strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy()
-    with strategy.scope(), runtime.dtype_policy(gp.precision):
-        if not default or gp.precision != "float32":
-            g, d = spec.build_generator(), spec.build_discriminator()
-            _copy_values(g, generator)
-            _copy_values(d, discriminator)
-            generator, discriminator = g, d
-        gan = GAN(generator, discriminator, spec.latent_dim, seed=gp.seed,
+    with strategy.scope():
+        generator, discriminator = networks()
+        for network in (generator, discriminator):
+            runtime.set_precision(network, gp.precision)
+        gan = GAN(generator, discriminator, spec.latent_dim, head=spec.head, seed=gp.seed,
                   label_smoothing=gp.label_smoothing, label_noise=gp.label_noise)
         optimizers = [make_optimizer(spec, train.lr * gp.lr_scale.d),
                       make_optimizer(spec, train.lr * gp.lr_scale.g)]
@@ -190,12 +179,13 @@ def build_gan(spec: GanSpec, train, generator: keras.Model, discriminator: keras
     return gan
 
 
-def train_adversarial(spec: GanSpec, train, generator: keras.Model, discriminator: keras.Model,
+def train_adversarial(spec: GanSpec, train, networks: Callable[[], tuple[keras.Model, keras.Model]],
                       x: np.ndarray, live_dir: str, checkpoint: Checkpoint | None = None,
                       strategy=None) -> Trained:
-    """Adversarial training of ``generator`` against ``discriminator`` on real data ``x``
-    (already in the model's range), logging to DVCLive in ``live_dir``; ``train`` holds ``lr``
-    and the GAN's params block (``gan``); see :func:`build_gan` for ``strategy``.
+    """Adversarial training of the G and D that ``networks()`` makes (see :func:`build_gan`)
+    on real data ``x`` (already in the model's range), logging to DVCLive in ``live_dir``;
+    ``train`` holds ``lr`` and the GAN's params block (``gan``). The returned models are set
+    back to float32, ready to save.
 
     With a ``checkpoint``, resumes from its last matching state (see :mod:`ganflow.checkpoint`)
     and saves one every ``params.checkpoint_every`` steps. On a multi-worker cluster only the
@@ -204,7 +194,7 @@ def train_adversarial(spec: GanSpec, train, generator: keras.Model, discriminato
     params = train.gan
     check_batch(params.batch_size, len(x), f"train.{spec.name}.batch_size")
     strategy = strategy or tf.distribute.get_strategy()
-    gan = build_gan(spec, train, generator, discriminator, strategy)
+    gan = build_gan(spec, train, networks, strategy)
     chief = runtime.is_chief(strategy)
     if not chief:
         live_dir, checkpoint = tempfile.mkdtemp(prefix="ganflow-worker-"), None
@@ -231,7 +221,6 @@ def train_adversarial(spec: GanSpec, train, generator: keras.Model, discriminato
         wall = time.perf_counter() - t0
     if checkpoint:
         checkpoint.complete(params.steps)
-    if gan.generator is not generator:  # rebuilt for a strategy or precision
-        _copy_values(generator, gan.generator)
-        _copy_values(discriminator, gan.discriminator)
-    return Trained(generator, discriminator, params.steps - start, wall, chief)
+    for network in (gan.generator, gan.discriminator):
+        runtime.set_precision(network, "float32")  # saved models are float32 whatever trained them
+    return Trained(gan.generator, gan.discriminator, params.steps - start, wall, chief)

@@ -9,7 +9,6 @@ CPU run at a fixed thread count is bitwise reproducible.
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -104,15 +103,9 @@ def is_chief(strategy) -> bool:
     return bool(getattr(strategy.extended, "should_checkpoint", True))
 
 
-@contextmanager
-def dtype_policy(name: str):
-    """Keras's global dtype policy set to ``name`` (``float32``, ``mixed_bfloat16``,
-    ``mixed_float16``) while models are built inside the block."""
-    import keras
-
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(name)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
+def set_precision(model, name: str) -> None:
+    """Set ``model`` and each of its layers to Keras's dtype policy ``name`` (``float32``,
+    ``mixed_bfloat16``, ``mixed_float16``): 16-bit compute, variables stay float32, so the same
+    variables train in one policy and save in another."""
+    for layer in (model, *model.layers):
+        layer.dtype_policy = name

@@ -12,6 +12,7 @@ import keras
 from keras import layers
 
 from ganflow.models.layers import Dropout
+from ganflow.heads import Head
 from ganflow.models.spec import GanSpec
 
 LATENT_DIM = 128
@@ -68,8 +69,9 @@ SPEC = GanSpec(
     latent_dim=LATENT_DIM,
     build_generator=build_generator,
     build_discriminator=build_discriminator,
-    d_output="sigmoid",
+    head=Head(1),
     data_range=(-1.0, 1.0),
     optimizer="rmsprop",
     clipvalue=1.0,
+    target_class=("ship", 8),  # CIFAR-10's class 8
 )

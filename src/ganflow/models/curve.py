@@ -7,6 +7,7 @@ G: latent 5 → Dense(50, relu, he_uniform) → Dense(2, linear)
 import keras
 from keras import layers
 
+from ganflow.heads import Head
 from ganflow.models.spec import GanSpec
 
 LATENT_DIM = 5
@@ -40,7 +41,8 @@ SPEC = GanSpec(
     latent_dim=LATENT_DIM,
     build_generator=build_generator,
     build_discriminator=build_discriminator,
-    d_output="sigmoid",
+    head=Head(1),
     data_range=(-1.0, 1.0),
     optimizer="adam",
+    quality="curve",
 )

@@ -9,6 +9,7 @@ D: Flatten → Dense(512) + LeakyReLU(0.2) → Dense(256) + LeakyReLU(0.2) → D
 import keras
 from keras import layers
 
+from ganflow.heads import Head
 from ganflow.models.spec import GanSpec
 
 LATENT_DIM = 100
@@ -54,8 +55,9 @@ SPEC = GanSpec(
     latent_dim=LATENT_DIM,
     build_generator=build_generator,
     build_discriminator=build_discriminator,
-    d_output="sigmoid",
+    head=Head(1),
     data_range=(-1.0, 1.0),
     optimizer="adam",
     adam_beta_1=0.5,
+    digit_labels=True,
 )

@@ -13,6 +13,7 @@ import keras
 from keras import layers
 
 from ganflow.models.layers import Dropout
+from ganflow.heads import Head
 from ganflow.models.spec import GanSpec
 
 LATENT_DIM = 10
@@ -51,7 +52,8 @@ SPEC = GanSpec(
     latent_dim=LATENT_DIM,
     build_generator=build_generator,
     build_discriminator=build_discriminator,
-    d_output="sigmoid2",
+    head=Head(2),
     data_range=(-1.0, 1.0),
     optimizer="adam",
+    quality="sine",
 )

@@ -16,15 +16,23 @@ class GanSpec:
     latent_dim: int
     build_generator: Callable[[], object]
     build_discriminator: Callable[[], object]
-    # "sigmoid": D outputs p(real) of shape (N, 1); "sigmoid2": two independent sigmoid units
-    # (p(fake), p(real)), trained on one-hot labels (the sine tutorial's head).
-    d_output: Literal["sigmoid", "sigmoid2"]
+    # D's head, a ganflow.heads.Head (imported by each GAN's module, so that the classifier's
+    # stage, which imports this module, depends on no GAN code): Head(1), p(real); Head(2),
+    # (p(fake), p(real)) on one-hot labels (sine's tutorial).
+    head: "Head"  # noqa: F821
     # The range of the generator's output; real data are mapped into it by ``to_model``.
     data_range: tuple[float, float]
     # The tutorial's optimizer family; learning rates come from params.
     optimizer: Literal["adam", "rmsprop"]
     adam_beta_1: float = 0.9
     clipvalue: float | None = None
+    # What evaluate measures (metrics in ganflow.metrics): the analytic metrics of the sine
+    # curves or of the curve's points, or, for images, the metrics in the evaluation
+    # classifier's space, plus digit-label metrics (MNIST) or the score of one target class
+    # (name, index among the classifier's classes).
+    quality: Literal["sine", "curve", "images"] = "images"
+    digit_labels: bool = False
+    target_class: tuple[str, int] | None = None
 
     def latents(self, n: int, seed: int) -> np.ndarray:
         """``n`` standard-normal latent vectors drawn with ``seed`` (float32, (n, latent_dim))."""
