@@ -43,3 +43,23 @@ def test_inference_is_identity_and_the_layer_saves_and_loads(tmp_path):
     loaded = load_model(tmp_path / "m.keras")
     assert isinstance(loaded.layers[-1], Dropout) and loaded.layers[-1].rate == 0.4
     np.testing.assert_array_equal(loaded(x, training=False), model(x, training=False))
+
+
+def test_inside_dropout_seed_the_mask_is_the_keys_and_the_generator_is_untouched():
+    from ganflow.models.layers import dropout_seed
+
+    a, b = Dropout(0.4, seed=5), Dropout(0.4, seed=9)  # different seed generators
+    x = tf.ones([64, 50])
+    key = tf.constant([3, 4], tf.int64)
+    state_a = np.array(a.seed_generator.state)
+    with dropout_seed(key):
+        first, second = a(x, training=True).numpy(), a(x, training=True).numpy()
+    with dropout_seed(key):
+        first_b = b(x, training=True).numpy()  # position 0 again: the key's, not b's seed
+    np.testing.assert_array_equal(first, first_b)
+    assert not np.array_equal(first, second), "each call in a block gets its own mask"
+    np.testing.assert_array_equal(np.array(a.seed_generator.state), state_a)
+    with dropout_seed(tf.constant([3, 5], tf.int64)):
+        assert not np.array_equal(first, a(x, training=True).numpy()), "another key, another mask"
+    # outside a block, the layer's own generator, as in Keras
+    np.testing.assert_array_equal(Dropout(0.4, seed=5)(x, training=True), a(x, training=True))

@@ -12,6 +12,7 @@ from ganflow.data.batches import real_batches
 from ganflow.heads import Head
 from ganflow.losses import cross_entropy
 from ganflow.optimizers import make_optimizer
+from ganflow.checkpoint import training_variables
 from ganflow.training import GAN, DiscriminatorPretrainer
 
 
@@ -54,6 +55,29 @@ def test_each_update_touches_only_its_own_network(name):
     g2, d2 = values(gan.generator.trainable_variables), values(gan.discriminator.trainable_variables)
     assert all(changed(g1, g2)), "every G variable moves in G's update"
     assert not any(changed(d1, d2)), "no D variable moves in G's update"
+
+
+def test_the_steps_dropout_masks_do_not_depend_on_the_layers_seed_generators():
+    # cifar_ship's Dropout drew from its seed-generator variable and trained to one of two models
+    # from identical inputs; the step's masks now come from (seed, step) alone.
+    spec, gan = make_gan("sine")
+    real = tf.constant(real_data("sine")[:64])
+    data = tf.data.Dataset.from_tensors((tf.fill([64], tf.constant(7, tf.int64)), real)).repeat()
+    dropout = next(layer for layer in gan.discriminator.layers if isinstance(layer, keras.layers.Dropout))
+    gan.d_optimizer.build(gan.discriminator.trainable_variables)  # slots exist before the first step,
+    gan.g_optimizer.build(gan.generator.trainable_variables)      # so that restoring resets them
+    everything = training_variables(gan)
+    trainable = gan.discriminator.trainable_variables + gan.generator.trainable_variables
+    start, start_trainable = values(everything), values(trainable)
+    after = []
+    for state in ([0, 0], [123, 456]):
+        for v, s in zip(everything, start):
+            v.assign(s)
+        dropout.seed_generator.state.assign(np.array(state, dropout.seed_generator.state.dtype))
+        gan.fit(data, epochs=1, steps_per_epoch=5, verbose=0)
+        after.append(values(trainable))
+    assert all(changed(start_trainable, after[0])), "the steps trained"
+    assert not any(changed(after[0], after[1])), "the seed generators' state changed the step"
 
 
 @pytest.mark.parametrize("name", ["curve", "sine"])

@@ -1,11 +1,11 @@
 """Checkpoints of adversarial training, for resuming a killed run bitwise-exactly.
 
 A checkpoint directory holds ``state.npz`` (every variable of G, D and both optimizers: weights,
-BatchNorm statistics, Dropout seed-generator states, optimizer slots and iteration counts),
-``live/`` (a copy of the DVCLive directory as it was at that step) and ``meta.json`` (the step
-and a fingerprint of everything the run depends on). All other randomness in a step is a
-stateless function of ``(seed, step)``, so restoring these and restarting the data at ``step``
-continues exactly as if the run had never stopped.
+BatchNorm statistics, Dropout seed-generator states (which the train step does not use), optimizer
+slots and iteration counts), ``live/`` (a copy of the DVCLive directory as it was at that step) and
+``meta.json`` (the step and a fingerprint of everything the run depends on). All other randomness
+in a step is a stateless function of ``(seed, step)``, so restoring these and restarting the data
+at ``step`` continues exactly as if the run had never stopped.
 
 A run whose fingerprint differs (params, data or initial models changed) ignores and removes
 the checkpoint. A completed run removes its state and leaves only ``meta.json`` saying so.

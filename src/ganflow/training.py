@@ -9,7 +9,8 @@ trainable variables only, G's to G's only. Losses are computed on D's logits
 Input is a dataset of ``(steps, real_batch)`` (:func:`ganflow.data.batches.real_batches`).
 Every random draw in a step (real-batch indices, latent vectors, label noise) is a stateless
 function of ``(seed, step)``, so a run is bitwise reproducible on CPU and can resume at any
-step. Dropout uses Keras's own seeded generators, whose state lives in D's variables. The step
+step; so are D's Dropout masks (:meth:`GAN._d_logits`), not drawn from the layers' seed-generator
+variables, whose reads Keras's multi-step loop did not always order. The step
 is written once for every ``tf.distribute`` strategy (:mod:`ganflow.distribute`).
 
 :class:`DiscriminatorPretrainer` reuses the same D update against a fixed fake source: the
@@ -24,6 +25,7 @@ import tensorflow as tf
 from ganflow import losses
 from ganflow.distribute import all_finite, replica_slice, scaled
 from ganflow.heads import Head
+from ganflow.models.layers import dropout_seed
 
 METRICS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake", "nonfinite")
 
@@ -83,7 +85,7 @@ class GAN(keras.Model):
         targets = tf.concat([self._targets(True, n_real, k_real),
                              self._targets(False, tf.shape(fake)[0], k_fake)], axis=0)
         with tf.GradientTape() as tape:
-            logits = self.head.logits(self.discriminator, tf.concat([real, tf.cast(fake, real.dtype)], 0), True)
+            logits = self._d_logits(tf.concat([real, tf.cast(fake, real.dtype)], 0), key)
             loss = losses.discriminator_loss(self.head, targets, logits)
             share = scaled(loss, self.d_optimizer)
         grads = self._apply(tape, share, self.discriminator, self.d_optimizer)
@@ -95,12 +97,18 @@ class GAN(keras.Model):
         """One G step: make D call G's samples real; G's variables only. Returns (loss, finite)."""
         with tf.GradientTape() as tape:
             fake = self.generator(self._latents(batch, key), training=True)
-            loss = losses.generator_loss(self.head, self.head.logits(self.discriminator, fake, True))
+            loss = losses.generator_loss(self.head, self._d_logits(fake, key))
             share = scaled(loss, self.g_optimizer)
         grads = self._apply(tape, share, self.generator, self.g_optimizer)
         return loss, all_finite(loss, grads, self.g_optimizer)
 
     # --- helpers of the step -----------------------------------------------------------------
+
+    def _d_logits(self, x: tf.Tensor, key: tf.Tensor) -> tf.Tensor:
+        """D's logits in training mode, its Dropout masks drawn from ``key`` folded with 1 (a
+        stream apart from the update's other draws; see :func:`ganflow.models.layers.dropout_seed`)."""
+        with dropout_seed(tf.random.experimental.stateless_fold_in(key, 1)):
+            return self.head.logits(self.discriminator, x, True)
 
     @staticmethod
     def _apply(tape, loss, network: keras.Model, optimizer) -> list:
