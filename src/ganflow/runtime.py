@@ -2,8 +2,8 @@
 the distribution strategy and the dtype policy.
 
 Import this module before TensorFlow. ``setup(seed)`` seeds Python, numpy and Keras (which seeds
-the layers' initializers and dropout generators) and enables TensorFlow op determinism, so a
-CPU run at a fixed thread count is bitwise reproducible.
+the layers' initializers and dropout generators), enables TensorFlow op determinism and runs
+one op at a time, so a CPU run at a fixed thread count is bitwise reproducible.
 """
 
 from __future__ import annotations
@@ -43,23 +43,31 @@ def flush_denormals() -> bool:
     return libm.fesetenv(env) == 0
 
 
-def set_threads(intra_op: int) -> None:
-    """TensorFlow's intra-op thread count (0 = its default, one per core); call before any
-    TensorFlow work in the process."""
+def set_threads(intra_op: int, inter_op: int = 0) -> None:
+    """TensorFlow's intra-op and inter-op thread counts (0 = its default, one per core); call
+    before any TensorFlow work in the process."""
     import tensorflow as tf
 
     if intra_op:
         tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+    if inter_op:
+        tf.config.threading.set_inter_op_parallelism_threads(inter_op)
 
 
 def setup(seed: int, deterministic: bool = True, intra_op_threads: int = 0) -> str:
-    """Seed everything from ``seed`` (and, by default, enable op determinism); set the
-    intra-op thread count (0 = TensorFlow's default); return a one-line description of the
-    device in use."""
+    """Seed everything from ``seed``; set the intra-op thread count (0 = TensorFlow's default);
+    return a one-line description of the device in use.
+
+    ``deterministic`` (the default) enables op determinism and runs one op at a time (one
+    inter-op thread; each op still uses every intra-op thread). Why one: with TensorFlow's
+    default of one inter-op thread per core, concurrently run ops made identical ``cifar_ship``
+    trainings end with weights ~1e-8 apart (last-bit differences in nearly every kernel: 12
+    CI-scale runs on an Intel Xeon, 3 at a time on 2 cores, gave 3 different models), and with
+    1 inter-op thread 12 of 12 were identical (``benchmarks/determinism.py``; README "Reproducibility")."""
     import keras
     import tensorflow as tf
 
-    set_threads(intra_op_threads)
+    set_threads(intra_op_threads, 1 if deterministic else 0)
     flush_denormals()
 
     keras.utils.set_random_seed(seed)
