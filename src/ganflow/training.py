@@ -10,7 +10,7 @@ Input is a dataset of ``(steps, real_batch)`` (:func:`ganflow.data.batches.real_
 Every random draw in a step (real-batch indices, latent vectors, label noise) is a stateless
 function of ``(seed, step)``, so a run is bitwise reproducible on CPU and can resume at any
 step; so are D's Dropout masks (:meth:`GAN._d_logits`), not drawn from the layers' seed-generator
-variables, whose reads Keras's multi-step loop did not always order. The step
+variables (with those, identical runs differed: README "Reproducibility"). The step
 is written once for every ``tf.distribute`` strategy (:mod:`ganflow.distribute`).
 
 :class:`DiscriminatorPretrainer` reuses the same D update against a fixed fake source: the
