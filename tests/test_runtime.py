@@ -24,3 +24,18 @@ print(float(tf.function(lambda v: v * 1.0 + 0.0)(x)), float(x * 1.0 + 0.0),
 def test_denormals_are_flushed_alike_inline_eager_and_in_tf_data():
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["0.0", "0.0", "0.0"]
+
+
+def test_a_stage_process_runs_one_op_at_a_time_when_deterministic():
+    # runtime.setup's one inter-op thread is what made cifar_ship's fresh-process trainings
+    # bitwise identical (README "Reproducibility"); it must hold in a new process.
+    import subprocess
+    import sys
+
+    code = ("from ganflow import runtime; runtime.setup(0, True, 1); import tensorflow as tf; "
+            "t = tf.config.threading; print(t.get_inter_op_parallelism_threads(), t.get_intra_op_parallelism_threads())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["1", "1"]
+    code = code.replace("runtime.setup(0, True, 1)", "runtime.setup(0, False)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["0", "0"]

@@ -45,13 +45,23 @@ def flush_denormals() -> bool:
 
 def set_threads(intra_op: int, inter_op: int = 0) -> None:
     """TensorFlow's intra-op and inter-op thread counts (0 = its default, one per core); call
-    before any TensorFlow work in the process."""
+    before any TensorFlow work in the process. Once TensorFlow has started, a count can no
+    longer change: a differing request then leaves it as it is, with a warning (a stage calls
+    this first; a test process calls it many times)."""
+    import warnings
+
     import tensorflow as tf
 
-    if intra_op:
-        tf.config.threading.set_intra_op_parallelism_threads(intra_op)
-    if inter_op:
-        tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+    threading = tf.config.threading
+    for kind, n, get, put in (
+        ("intra-op", intra_op, threading.get_intra_op_parallelism_threads, threading.set_intra_op_parallelism_threads),
+        ("inter-op", inter_op, threading.get_inter_op_parallelism_threads, threading.set_inter_op_parallelism_threads),
+    ):
+        if n and get() != n:
+            try:
+                put(n)
+            except RuntimeError:
+                warnings.warn(f"TensorFlow already started: {kind} threads stay at {get() or 'its default'}, not {n}")
 
 
 def setup(seed: int, deterministic: bool = True, intra_op_threads: int = 0) -> str:
