@@ -23,8 +23,8 @@ def flush_denormals() -> bool:
     depends on scheduling, so a value below 1.2e-38 was kept in one run and flushed to 0 in
     another: ``cifar_ship``'s training differed between identical runs on one machine
     (``benchmarks/determinism.py``; README "Reproducibility"). With the flags set here every
-    thread flushes alike. That removed one source of run-to-run differences, not all of them:
-    one recurred afterwards, and its cause is still open."""
+    thread flushes alike. The two other sources found since are fixed elsewhere: D's Dropout seed
+    (``models.layers.dropout_seed``) and concurrent ops (one inter-op thread, :func:`setup`)."""
     import ctypes
     import ctypes.util
     import platform
