@@ -28,6 +28,21 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_bf16")
+
+
+def cpu_flags() -> list[str]:
+    """The vector-ISA flags of /proc/cpuinfo that decide TensorFlow's CPU kernels."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                have = set(line.split(":", 1)[1].split())
+                return [f for f in ISA_FLAGS if f in have]
+    except OSError:
+        pass
+    return []
+
+
 def machine_info() -> dict:
     """CPU, cores, library versions, TensorFlow's thread settings (left at their defaults),
     and the date."""
@@ -38,6 +53,7 @@ def machine_info() -> dict:
     return {
         "date": dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),
         "cpu_model": cpu_model(),
+        "cpu_flags": cpu_flags(),
         "cpu_count": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,

@@ -155,10 +155,14 @@ def test_yaml_tags_are_not_executed(tmp_path):
 def test_each_stage_declares_exactly_the_params_it_reads():
     dvc = yaml.safe_load((REPO / "dvc.yaml").read_text())
     assert dvc["vars"][0]["gans"] == list(GAN_NAMES)
+    variables = {k: v for entry in dvc["vars"] for k, v in entry.items()}
     for stage in STAGES:
         definition = dvc["stages"][stage]
-        if "foreach" in definition:  # evaluate: one entry per GAN, named by ${key}
-            assert list(definition["foreach"]) == list(GAN_NAMES)
+        if "foreach" in definition:  # train, evaluate: one entry per GAN, named by ${key}
+            foreach = definition["foreach"]
+            if isinstance(foreach, str):  # ${name} of a dict in vars
+                foreach = variables[foreach.removeprefix("${").removesuffix("}")]
+            assert list(foreach) == list(GAN_NAMES)
             blocks, params, placeholder = GAN_NAMES, definition["do"]["params"], "${key}"
         elif stage == "classifier":
             assert definition["matrix"]["dataset"] == list(CLASSIFIER_DATASETS)

@@ -2,7 +2,7 @@
 
 A checkpoint directory holds ``state.npz`` (every variable of G, D and both optimizers: weights,
 BatchNorm statistics, Dropout seed-generator states (which the train step does not use), optimizer
-slots and iteration counts), ``live/`` (a copy of the DVCLive directory as it was at that step) and
+slots and iteration counts; G's EMA and the best generator so far when those are on), ``live/`` (a copy of the DVCLive directory as it was at that step) and
 ``meta.json`` (the step and a fingerprint of everything the run depends on). All other randomness
 in a step is a stateless function of ``(seed, step)``, so restoring these and restarting the data
 at ``step`` continues exactly as if the run had never stopped.
@@ -41,13 +41,16 @@ def file_digest(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def training_variables(gan) -> list:
-    """Every variable whose value a resumed run needs, in a fixed order."""
+def training_variables(gan, extra=()) -> list:
+    """Every variable whose value a resumed run needs, in a fixed order: G, D, both optimizers,
+    G's EMA (when on) and ``extra`` (the best generator kept so far, ganflow.monitor)."""
     return [
         *gan.generator.variables,
         *gan.discriminator.variables,
         *gan.d_optimizer.variables,
         *gan.g_optimizer.variables,
+        *(gan.ema.weights if gan.ema is not None else ()),
+        *extra,
     ]
 
 
@@ -62,7 +65,7 @@ class Checkpoint:
         except (OSError, ValueError):
             return {}
 
-    def restore(self, gan, live_dir: str | Path) -> int:
+    def restore(self, gan, live_dir: str | Path, extra=()) -> int:
         """Restore the latest matching checkpoint into ``gan`` and ``live_dir``; return its step
         (0, with the checkpoint cleared, when there is none or it belongs to another run)."""
         meta = self._meta()
@@ -71,7 +74,7 @@ class Checkpoint:
             return 0
         step = int(meta["step"])
         state = load_npz(self.dir / f"state-{step}.npz")
-        variables = training_variables(gan)
+        variables = training_variables(gan, extra)
         if len(state) != len(variables):
             self.clear()
             return 0
@@ -81,12 +84,12 @@ class Checkpoint:
         shutil.copytree(self.dir / f"live-{step}", live_dir)
         return step
 
-    def save(self, gan, step: int, live_dir: str | Path) -> None:
+    def save(self, gan, step: int, live_dir: str | Path, extra=()) -> None:
         """Write the state at ``step``: files named by step first, then ``meta.json`` (atomic
         rename) pointing at them, then older files removed. A kill at any instant leaves
         ``meta.json`` pointing at a complete checkpoint."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        arrays = {f"v{i:04d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(training_variables(gan))}
+        arrays = {f"v{i:04d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(training_variables(gan, extra))}
         save_npz(self.dir / f"state-{step}.npz", **arrays)
         shutil.rmtree(self.dir / f"live-{step}", ignore_errors=True)
         shutil.copytree(live_dir, self.dir / f"live-{step}")
@@ -108,12 +111,12 @@ class CheckpointWriter(keras.callbacks.Callback):
     """Checkpoint every ``every`` steps (at the end of a logged interval, after the loggers)."""
 
     def __init__(self, checkpoint: Checkpoint, live_dir: str | Path, every: int,
-                 steps_per_epoch: int, total: int):
+                 steps_per_epoch: int, total: int, extra=()):
         super().__init__()
-        self.checkpoint, self.live_dir = checkpoint, live_dir
+        self.checkpoint, self.live_dir, self.extra = checkpoint, live_dir, list(extra)
         self.every, self.per_epoch, self.total = every, steps_per_epoch, total
 
     def on_epoch_end(self, epoch, logs=None):
         step = (epoch + 1) * self.per_epoch
         if step % self.every == 0 and step < self.total:
-            self.checkpoint.save(self.model, step, self.live_dir)
+            self.checkpoint.save(self.model, step, self.live_dir, self.extra)

@@ -78,6 +78,52 @@ def image_quality(spec: GanSpec, feats_ref: np.ndarray, feats: np.ndarray, probs
     return out
 
 
+class TrainingQuality:
+    """The cheap in-training version of evaluate's quality figures: ``n`` generated samples
+    against a fixed subset of ``n`` training samples (``x``, model range). Image GANs: FCD, KID,
+    classifier score and the digit or target-class figures, through the evaluation
+    ``classifier``; curves: their analytic metrics. :attr:`floor` holds the same figures for
+    another ``n`` training samples in place of generated ones (real against real)."""
+
+    def __init__(self, spec: GanSpec, x: np.ndarray, n: int, seed: int, classifier: keras.Model | None = None):
+        if spec.quality == "images" and classifier is None:
+            raise UserError(f"{spec.name}: in-training quality needs the evaluation classifier")
+        self.spec, self.n, self.seed = spec, min(n, len(x) // 2), seed
+        order = np.random.default_rng(seed).permutation(len(x))
+        self.reference, other = x[order[:self.n]], x[order[self.n:2 * self.n]]
+        if spec.quality == "images":
+            from ganflow.classifier import feature_model
+
+            self._extract = feature_model(classifier)
+            self.f_ref, _ = self._embed(self.reference)
+        self.figure = spec.selection[0][0] if len(spec.selection) == 1 else "selection score"
+        self.floor = self(other)
+
+    def __call__(self, samples: np.ndarray) -> dict[str, float]:
+        samples = samples[:self.n]
+        if self.spec.quality != "images":
+            return curve_quality(self.spec, samples, self.reference)
+        feats, probs = self._embed(samples)
+        out = {"fcd": images.frechet_distance(self.f_ref, feats)}
+        out["kid"] = images.kid(self.f_ref, feats, subset_size=min(1000, self.n), seed=self.seed)["mean"]
+        out["classifier_score"] = images.classifier_score(probs)["mean"]
+        if self.spec.digit_labels:
+            out["modes_covered"] = images.modes_covered(probs, min_frac=0.02)
+            out["label_kl"] = images.label_kl_to_uniform(probs)
+        if self.spec.target_class is not None:
+            label, index = self.spec.target_class
+            out[f"{label}_frac"] = images.class_score(probs, index)["frac"]
+        return {k: float(v) for k, v in out.items()}
+
+    def score(self, figures: dict) -> float:
+        return self.spec.selection_score(figures)
+
+    def _embed(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from ganflow.classifier import embed
+
+        return embed(self._extract, self.spec.to_unit(x))
+
+
 def evaluate(spec: GanSpec, params, generator: keras.Model, discriminator: keras.Model,
              train_x: np.ndarray, test_x: np.ndarray, history: pd.DataFrame,
              classifier: keras.Model | None = None) -> tuple[dict, dict]:

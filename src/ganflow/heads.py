@@ -46,6 +46,11 @@ class Head:
         """Per-unit labels for each sample's target p(real): (N, 1), or one-hot (1 - t, t)."""
         return tf.stack([1.0 - targets, targets], axis=1) if self.units == 2 else targets[:, None]
 
+    def real_logit(self, logits: tf.Tensor) -> tf.Tensor:
+        """One score per sample, higher = more real (N,): the logit of p(real), or for two
+        units the "real" logit minus the "fake" one (hinge loss and R1 work on it)."""
+        return logits[:, 1] - logits[:, 0] if self.units == 2 else logits[:, 0]
+
     def called_real(self, logits: tf.Tensor) -> tf.Tensor:
         """Whether D calls each sample real (from logits)."""
         return logits[:, 1] > logits[:, 0] if self.units == 2 else logits[:, 0] > 0

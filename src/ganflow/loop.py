@@ -22,12 +22,14 @@ from dvclive import Live
 
 from ganflow import plots, runtime
 from ganflow.checkpoint import Checkpoint, CheckpointWriter
+from ganflow.ema import AveragedGenerator
 from ganflow.errors import UserError
 from ganflow.models import GanSpec
+from ganflow.monitor import BestGenerator, QualityMonitor
 from ganflow.progress import Progress
 from ganflow.data.batches import real_batches
 from ganflow.optimizers import make_optimizer
-from ganflow.training import GAN, DiscriminatorPretrainer
+from ganflow.training import GAN, DiscriminatorPretrainer, Recipe
 
 N_FIXED = {"image": 32, "series": 8, "points": 1000}
 
@@ -46,10 +48,12 @@ def fixed_latents(spec: GanSpec, seed: int) -> np.ndarray:
     return spec.latents(N_FIXED[spec.kind], seed)
 
 
-def generate(spec: GanSpec, generator: keras.Model, z: np.ndarray) -> np.ndarray:
-    """Generator output for ``z`` in inference mode; images mapped to [0, 1]."""
-    out = keras.ops.convert_to_numpy(generator(z, training=False))
-    return spec.to_unit(out) if spec.kind == "image" else out
+def generate(spec: GanSpec, generator: keras.Model, z: np.ndarray, unit: bool = True, chunk: int = 200) -> np.ndarray:
+    """Generator output for ``z`` in inference mode, ``chunk`` latents a call; images mapped
+    to [0, 1] when ``unit``, else in the model's range."""
+    out = np.concatenate([keras.ops.convert_to_numpy(generator(z[i:i + chunk], training=False))
+                          for i in range(0, len(z), chunk)])
+    return spec.to_unit(out) if spec.kind == "image" and unit else out
 
 
 class LiveLogger(keras.callbacks.Callback):
@@ -77,17 +81,17 @@ class LiveLogger(keras.callbacks.Callback):
 class SampleWriter(keras.callbacks.Callback):
     """Samples from fixed latents every ``every`` steps (and at the last step), as PNGs."""
 
-    def __init__(self, live: Live, spec: GanSpec, z: np.ndarray, real: np.ndarray,
-                 every: int, steps_per_epoch: int, total: int):
+    def __init__(self, live: Live, spec: GanSpec, generator: Callable[[], keras.Model], z: np.ndarray,
+                 real: np.ndarray, every: int, steps_per_epoch: int, total: int):
         super().__init__()
-        self.live, self.spec, self.z, self.real = live, spec, z, real
+        self.live, self.spec, self.generator, self.z, self.real = live, spec, generator, z, real
         self.every, self.per_epoch, self.total = every, steps_per_epoch, total
 
     def on_epoch_end(self, epoch, logs=None):
         step = (epoch + 1) * self.per_epoch
         if step % self.every and step != self.total:
             return
-        generated = generate(self.spec, self.model.generator, self.z)
+        generated = generate(self.spec, self.generator(), self.z)
         fig = plots.samples(self.spec.kind, generated, self.real, f"{self.spec.name}, step {step}")
         self.live.log_image(f"samples/step_{step:07d}.png", fig)
         plots.plt.close(fig)
@@ -136,11 +140,23 @@ def discriminator_accuracy(trainer: DiscriminatorPretrainer, x: np.ndarray, batc
 class Trained:
     """What adversarial training hands back: the trained G and D, float32 as saved."""
 
-    generator: keras.Model
+    generator: keras.Model  # the best averaged G (in-training quality on), else the averaged or raw G
     discriminator: keras.Model
     steps_run: int
     wall_time_s: float
     chief: bool  # False on a multi-worker cluster's other workers, which write nothing
+    quality_time_s: float = 0.0  # of wall_time_s, spent on in-training quality
+    best_step: int | None = None  # the step whose generator was kept
+    quality_history: list | None = None  # per evaluation (ganflow.monitor.QualityMonitor.history)
+
+
+def recipe(spec: GanSpec, gp) -> Recipe:
+    """The train step's :class:`Recipe` from the GAN's train params ``gp``."""
+    if gp.augment_ops and spec.kind != "image":
+        raise UserError(f"train.{spec.name}.augment: augmentation is for the image GANs")
+    return Recipe(loss=gp.loss, augment=gp.augment_ops, data_range=spec.data_range,
+                  r1_gamma=gp.r1.gamma, r1_every=gp.r1.every,
+                  ema_decay=gp.ema.decay or None, ema_warmup=gp.ema.warmup)
 
 
 def build_gan(spec: GanSpec, train, networks: Callable[[], tuple[keras.Model, keras.Model]],
@@ -165,7 +181,7 @@ def build_gan(spec: GanSpec, train, networks: Callable[[], tuple[keras.Model, ke
         for network in (generator, discriminator):
             runtime.set_precision(network, gp.precision)
         gan = GAN(generator, discriminator, spec.latent_dim, head=spec.head, seed=gp.seed,
-                  label_smoothing=gp.label_smoothing, label_noise=gp.label_noise)
+                  label_smoothing=gp.label_smoothing, label_noise=gp.label_noise, recipe=recipe(spec, gp))
         optimizers = [make_optimizer(spec, train.lr * gp.lr_scale.d),
                       make_optimizer(spec, train.lr * gp.lr_scale.g)]
         if gp.precision == "mixed_float16":
@@ -181,46 +197,73 @@ def build_gan(spec: GanSpec, train, networks: Callable[[], tuple[keras.Model, ke
 
 def train_adversarial(spec: GanSpec, train, networks: Callable[[], tuple[keras.Model, keras.Model]],
                       x: np.ndarray, live_dir: str, checkpoint: Checkpoint | None = None,
-                      strategy=None) -> Trained:
+                      strategy=None, quality=None, budget_s: float | None = None) -> Trained:
     """Adversarial training of the G and D that ``networks()`` makes (see :func:`build_gan`)
     on real data ``x`` (already in the model's range), logging to DVCLive in ``live_dir``;
     ``train`` holds ``lr`` and the GAN's params block (``gan``). The returned models are set
     back to float32, ready to save.
 
-    With a ``checkpoint``, resumes from its last matching state (see :mod:`ganflow.checkpoint`)
-    and saves one every ``params.checkpoint_every`` steps. On a multi-worker cluster only the
-    chief logs and checkpoints; the other workers log to a temporary directory.
+    With ``quality`` (a :class:`ganflow.evaluation.TrainingQuality`) and ``eval_every``, the
+    averaged G is measured every ``eval_every`` steps and the best one returned
+    (:mod:`ganflow.monitor`). With a ``checkpoint``, resumes from its last matching state (see
+    :mod:`ganflow.checkpoint`) and saves one every ``params.checkpoint_every`` steps. On a
+    multi-worker cluster only the chief logs and checkpoints; the other workers log to a
+    temporary directory. ``budget_s`` (benchmarks) stops at the first evaluation after that
+    many seconds of training.
     """
     params = train.gan
     check_batch(params.batch_size, len(x), f"train.{spec.name}.batch_size")
     strategy = strategy or tf.distribute.get_strategy()
     gan = build_gan(spec, train, networks, strategy)
+    monitored = quality is not None and params.eval_every > 0
+    averaged = (AveragedGenerator(gan.generator, gan.ema, spec.latents(512, params.seed + 1))
+                if gan.ema is not None or monitored else None)
+    best = BestGenerator(averaged.model) if monitored else None
+    extra = best.variables if best else []
     chief = runtime.is_chief(strategy)
     if not chief:
         live_dir, checkpoint = tempfile.mkdtemp(prefix="ganflow-worker-"), None
-    start = checkpoint.restore(gan, live_dir) if checkpoint else 0
+    start = checkpoint.restore(gan, live_dir, extra) if checkpoint else 0
     if start == 0:
         shutil.rmtree(live_dir, ignore_errors=True)
     else:
         print(f"train {spec.name}: resuming from the checkpoint at step {start}")
     data = real_batches(x, params.batch_size, params.seed, start, params.steps)
     real_for_plots = x[: N_FIXED[spec.kind]] if spec.kind != "image" else None
+    shown = averaged.sync if gan.ema is not None else (lambda: gan.generator)
     with Live(live_dir, resume=start > 0, dvcyaml=None, save_dvc_exp=False, report=None) as live:
         callbacks = [
             LiveLogger(live, spec.name, params.log_every),
-            SampleWriter(live, spec, fixed_latents(spec, params.seed), real_for_plots,
+            SampleWriter(live, spec, shown, fixed_latents(spec, params.seed), real_for_plots,
                          params.sample_every, params.log_every, params.steps),
             Progress(f"train {spec.name}", params.steps, start, params.log_every),
         ]
+        if monitored:
+            z_eval = spec.latents(quality.n, params.seed + 2)
+            monitor = QualityMonitor(live, averaged, quality, best,
+                                     lambda g: generate(spec, g, z_eval, unit=False),
+                                     params.eval_every, params.log_every, params.steps, params.patience,
+                                     budget_s)
+            callbacks.insert(0, monitor)
+            live.summary["quality_floor"] = quality.floor
         if checkpoint:
             callbacks.append(CheckpointWriter(checkpoint, live_dir, params.checkpoint_every,
-                                              params.log_every, params.steps))
+                                              params.log_every, params.steps, extra))
         t0 = time.perf_counter()
-        gan.fit(data, epochs=params.steps // params.log_every, initial_epoch=start // params.log_every,
-                steps_per_epoch=params.log_every, verbose=0, shuffle=False, callbacks=callbacks)
+        history = gan.fit(data, epochs=params.steps // params.log_every, initial_epoch=start // params.log_every,
+                          steps_per_epoch=params.log_every, verbose=0, shuffle=False, callbacks=callbacks)
         wall = time.perf_counter() - t0
+    steps_run = len(history.epoch) * params.log_every
     if checkpoint:
-        checkpoint.complete(params.steps)
-    for network in (gan.generator, gan.discriminator):
+        checkpoint.complete(start + steps_run)
+    generator = gan.generator
+    if best is not None:
+        generator = best.load_into(averaged.model)
+    elif gan.ema is not None:
+        generator = averaged.sync()
+    for network in (gan.generator, gan.discriminator, generator):
         runtime.set_precision(network, "float32")  # saved models are float32 whatever trained them
-    return Trained(gan.generator, gan.discriminator, params.steps - start, wall, chief)
+    return Trained(generator, gan.discriminator, steps_run, wall, chief,
+                   quality_time_s=monitor.seconds if monitored else 0.0,
+                   best_step=int(best.step.numpy()) if best else None,
+                   quality_history=monitor.history if monitored else None)

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from pydantic import ValidationError
 
 from ganflow import GAN_NAMES
@@ -89,6 +89,25 @@ class LrScale(_Params):
     d: Annotated[Float, Field(gt=0, le=1000)] = 1.0
 
 
+AUGMENT_OPS = ("translation", "cutout", "color")  # ganflow.augment.POLICIES (a test checks)
+
+
+class EmaParams(_Params):
+    """EMA of G's weights (ganflow.ema): the averaged G is sampled, evaluated and saved.
+    ``decay`` 0 = no EMA."""
+
+    decay: Annotated[Float, Field(ge=0, lt=1)] = 0.0
+    warmup: Annotated[StrictInt, Field(ge=0)] = 0  # steps during which the average copies G
+
+
+class R1Params(_Params):
+    """Lazy R1 penalty on D (gamma/2 · E||grad_x D(x)||^2 at reals), every ``every`` steps.
+    ``gamma`` 0 = no R1."""
+
+    gamma: Annotated[Float, Field(ge=0, le=1e4)] = 0.0
+    every: Count = 16
+
+
 class TrainGanParams(_Params):
     seed: Seed
     steps: Count
@@ -118,13 +137,51 @@ class TrainGanParams(_Params):
     # TensorFlow op determinism (bitwise-reproducible runs). On CPU it costs nothing measurable;
     # on GPU it can slow some kernels (cuDNN picks deterministic algorithms).
     deterministic: StrictBool = True
+    # --- the recipe beyond the tutorials' (each off by default: then the step is the tutorial's)
+    # nonsaturating: the tutorials' cross-entropy; hinge: SAGAN/BigGAN's (ganflow.losses).
+    loss: Literal["nonsaturating", "hinge"] = "nonsaturating"
+    # DiffAugment ops applied to everything D sees, comma-separated (image GANs): translation,
+    # cutout, color. "" = none.
+    augment: str = ""
+    ema: EmaParams = EmaParams()
+    r1: R1Params = R1Params()
+    # In-training quality of the (averaged) G every eval_every steps (0 = off; a multiple of
+    # log_every) on eval_samples samples; the best G by it is the one saved. patience: stop after
+    # this many evaluations without improvement (0 = never).
+    eval_every: Annotated[StrictInt, Field(ge=0)] = 0
+    eval_samples: Annotated[StrictInt, Field(ge=2)] = 1000
+    patience: Annotated[StrictInt, Field(ge=0)] = 0
 
     @model_validator(mode="after")
     def _intervals(self):
-        for key in ("steps", "sample_every", "checkpoint_every"):
+        for key in ("steps", "sample_every", "checkpoint_every", "eval_every"):
             if getattr(self, key) % self.log_every:
                 raise ValueError(f"{key} ({getattr(self, key)}) must be a multiple of log_every ({self.log_every})")
+        if self.patience and not self.eval_every:
+            raise ValueError("patience needs eval_every > 0")
+        if self.loss == "hinge" and (self.label_smoothing or self.label_noise):
+            raise ValueError("the hinge loss takes no label_smoothing or label_noise")
         return self
+
+    @field_validator("augment")
+    @classmethod
+    def _policy(cls, value: str) -> str:
+        _augment_ops(value)
+        return value
+
+    @property
+    def augment_ops(self) -> tuple[str, ...]:
+        return _augment_ops(self.augment)
+
+
+def _augment_ops(policy: str) -> tuple[str, ...]:
+    """The ops of a policy string, as ganflow.augment.parse_policy reads it ('' = none)."""
+    ops = tuple(op.strip() for op in policy.split(",")) if policy.strip() else ()
+    for op in ops:
+        if op not in AUGMENT_OPS or ops.count(op) > 1:
+            raise ValueError(f"{'repeated' if op in AUGMENT_OPS else 'unknown'} op {op!r} "
+                             f"(expected a comma-separated list of: {', '.join(AUGMENT_OPS)})")
+    return ops
 
 
 class TrainParams(_Params):

@@ -33,6 +33,12 @@ class GanSpec:
     quality: Literal["sine", "curve", "images"] = "images"
     digit_labels: bool = False
     target_class: tuple[str, int] | None = None
+    # How training picks its best generator (lower is better): the sum over (figure, ideal,
+    # unit) of |figure - ideal| / unit, on the in-training quality figures. Images: FCD.
+    selection: tuple[tuple[str, float, float], ...] = (("fcd", 0.0, 1.0),)
+
+    def selection_score(self, figures: dict) -> float:
+        return float(sum(abs(figures[name] - ideal) / unit for name, ideal, unit in self.selection))
 
     def latents(self, n: int, seed: int) -> np.ndarray:
         """``n`` standard-normal latent vectors drawn with ``seed`` (float32, (n, latent_dim))."""

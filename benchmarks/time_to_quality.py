@@ -1,0 +1,250 @@
+"""Time-to-quality: the tutorial recipe against ganflow's, for the same CPU budget.
+
+For each GAN, in one process on one machine, one run after the other (never two at once): each
+recipe × seed trains from a fresh G and D (no discriminator pretraining: the same for both
+recipes) on the pipeline's training data, with the train stage's code
+(:func:`ganflow.loop.train_adversarial`), measuring the in-training quality
+(:class:`ganflow.evaluation.TrainingQuality`, on ``eval_samples`` samples) every ``eval_every``
+steps, until the budget of training seconds (wall time, evaluation excluded) is spent.
+
+Recipes: ``ganflow`` is the GAN's ``train.<gan>`` block of the params file as it is (the
+recommended recipe); ``tutorial`` is the same block with every recipe key off (cross-entropy
+loss, no augmentation, no EMA, no R1) and the tutorial's batch size and learning-rate scales.
+The tutorial recipe's quality at a time is its generator's then (the tutorial keeps its last
+G); ganflow's is the best so far (what the train stage saves).
+
+Writes, under ``--out``: ``<gan>.json`` (every evaluation of every run, the machine, the
+params), ``time_to_quality.json`` / ``.md`` (per GAN and recipe: quality at the budget, mean
+over seeds; CPU-minutes to reach each target and the tutorial's quality at its budget) and
+``<gan>.png`` (selection score vs CPU-minutes, every run). A finished run is kept in
+``<gan>.json``; rerunning skips it (a killed benchmark resumes run by run).
+
+    python -m benchmarks.time_to_quality --gans sine,curve --seeds 1
+    python -m benchmarks.time_to_quality --gans mnist_dcgan --budget 15 --seeds 2
+
+Needs ``data/<gan>/train.npz`` (``dvc repro prepare@<gan>``) and, for the image GANs, the
+evaluation classifier (``dvc repro classifier@mnist`` / ``classifier@cifar10``, or
+``--classifiers DIR``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+
+BUDGET_MIN = {"sine": 5, "curve": 1, "mnist_mlp": 10, "mnist_dcgan": 60, "cifar_ship": 60}
+DATASET = {"mnist_dcgan": "mnist", "mnist_mlp": "mnist", "cifar_ship": "cifar10"}
+# The quality targets (README "Recipes"): figure → (direction, bound); "x floor" bounds are
+# multiples of the in-training floor (real against real at the same sample count).
+TARGETS = {
+    "sine": {"diversity": (">=", 0.8), "fit_rmse_mean": ("<=", 0.05), "mul_w1": ("<=", 0.1)},
+    "curve": {"abs_err_mean": ("<=", 0.005), "x_w1": ("<=", 0.01)},
+    "mnist_mlp": {"classifier_score": (">=", 9.0), "modes_covered": (">=", 10), "label_kl": ("<=", 0.02),
+                  "fcd": ("<=", "8x floor")},
+    "mnist_dcgan": {"classifier_score": (">=", 9.3), "modes_covered": (">=", 10), "fcd": ("<=", "3x floor")},
+    "cifar_ship": {"ship_frac": (">=", 0.6)},
+}
+RECIPE_OFF = {"loss": "nonsaturating", "augment": "", "ema": {"decay": 0.0, "warmup": 0},
+              "r1": {"gamma": 0.0, "every": 16}}
+# The tutorials' batch sizes and learning-rate scales (the seeds' numbers; params.yaml's
+# comments): where ganflow's recipe changes them, the tutorial recipe restores them.
+TUTORIAL = {
+    "sine": {"batch_size": 10000, "lr_scale": {"g": 5.0, "d": 5.0}},
+    "curve": {"batch_size": 256, "lr_scale": {"g": 5.0, "d": 5.0}},
+    "mnist_dcgan": {"batch_size": 256, "lr_scale": {"g": 1.0, "d": 1.0}},
+    "mnist_mlp": {"batch_size": 32, "lr_scale": {"g": 1.0, "d": 1.0}},
+    "cifar_ship": {"batch_size": 32, "lr_scale": {"g": 2.0, "d": 4.0}, "label_noise": 0.05},
+}
+
+
+def recipe_block(block: dict, gan: str, recipe: str, seed: int) -> dict:
+    block = dict(block, seed=seed, steps=block["log_every"] * 10**6, checkpoint_every=block["log_every"] * 10**6,
+                 sample_every=block["log_every"] * 10**6, patience=0)
+    if recipe == "tutorial":
+        block.update(RECIPE_OFF, **TUTORIAL[gan])
+    block.setdefault("eval_every", 0)
+    if not block["eval_every"]:
+        block["eval_every"] = block["log_every"] * 10
+    return block
+
+
+def run_one(gan: str, recipe: str, seed: int, doc: dict, budget_s: float, classifiers: Path) -> dict:
+    """One run, in this process (a fresh one: TensorFlow's threads are set before it starts)."""
+    from ganflow import runtime
+    from ganflow.data.prepare import load_prepared
+    from ganflow.evaluation import TrainingQuality
+    from ganflow.loop import train_adversarial
+    from ganflow.modelio import load_model
+    from ganflow.models import get_spec
+    from ganflow.params import _params
+
+    doc = json.loads(json.dumps(doc))
+    doc["train"][gan] = recipe_block(doc["train"][gan], gan, recipe, seed)
+    params = _params(doc, Path("params.yaml"), "train", gan)
+    spec = get_spec(gan)
+    x = spec.to_model(load_prepared(gan, Path("data") / gan / "train.npz"))
+    runtime.setup(seed, params.gan.deterministic, params.gan.intra_op_threads)
+    classifier = load_model(classifiers / f"{DATASET[gan]}.keras") if gan in DATASET else None
+    quality = TrainingQuality(spec, x, params.gan.eval_samples, seed, classifier)
+    with tempfile.TemporaryDirectory() as live:
+        trained = train_adversarial(spec, params, lambda: (spec.build_generator(), spec.build_discriminator()),
+                                    x, live, quality=quality, budget_s=budget_s)
+    return {"gan": gan, "recipe": recipe, "seed": seed, "budget_s": budget_s, "floor": quality.floor,
+            "params": params.gan.model_dump(), "steps": trained.steps_run, "wall_s": trained.wall_time_s,
+            "eval_s": trained.quality_time_s, "history": trained.quality_history}
+
+
+def _met(value: float, rule: tuple, floor: dict, name: str) -> bool:
+    op, bound = rule
+    if isinstance(bound, str):  # "8x floor"
+        bound = float(bound.split("x")[0]) * floor[name]
+    return value >= bound if op == ">=" else value <= bound
+
+
+def summarize(gan: str, runs: list[dict]) -> dict:
+    """Per recipe: quality at the budget (mean over seeds) and minutes to each target."""
+    out: dict = {}
+    tutorial_final = [r["history"][-1]["score"] for r in runs if r["recipe"] == "tutorial"]
+    tutorial_level = float(np.mean(tutorial_final)) if tutorial_final else None
+    for recipe in sorted({r["recipe"] for r in runs}):
+        mine = [r for r in runs if r["recipe"] == recipe]
+        rows = []
+        for r in mine:
+            hist = [h for h in r["history"] if h["train_s"] <= r["budget_s"] * 1.0001] or r["history"][:1]
+            # ganflow saves its best G; the tutorial its last
+            at_budget = min(hist, key=lambda h: h["score"]) if recipe != "tutorial" else hist[-1]
+            reach = {}
+            for name, rule in TARGETS[gan].items():
+                hit = next((h["train_s"] for h in r["history"] if _met(h[name], rule, r["floor"], name)), None)
+                reach[name] = None if hit is None else hit / 60
+            all_hit = next((h["train_s"] for h in r["history"]
+                            if all(_met(h[n], rule, r["floor"], n) for n, rule in TARGETS[gan].items())), None)
+            level = None
+            if tutorial_level is not None:
+                level = next((h["train_s"] / 60 for h in r["history"] if h["score"] <= tutorial_level), None)
+            rows.append({"seed": r["seed"], "steps": r["steps"], "at_budget": at_budget,
+                         "minutes_to_target": reach, "minutes_to_all_targets": None if all_hit is None else all_hit / 60,
+                         "minutes_to_tutorial_quality": level, "eval_overhead": r["eval_s"] / max(r["wall_s"], 1e-9)})
+        keys = [k for k in rows[0]["at_budget"] if isinstance(rows[0]["at_budget"][k], (int, float))]
+        out[recipe] = {"seeds": rows, "mean_at_budget": {k: float(np.mean([row["at_budget"][k] for row in rows]))
+                                                         for k in keys}}
+    out["tutorial_score_at_budget"] = tutorial_level
+    out["floor"] = runs[0]["floor"]
+    out["budget_min"] = runs[0]["budget_s"] / 60
+    return out
+
+
+def plot(gan: str, runs: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    colors = {"tutorial": "tab:red", "ganflow": "tab:blue"}
+    for r in runs:
+        t = [h["train_s"] / 60 for h in r["history"]]
+        s = [h["score"] for h in r["history"]]
+        if r["recipe"] != "tutorial":
+            s = list(np.minimum.accumulate(s))  # the kept (best-so-far) generator
+        ax.plot(t, s, color=colors.get(r["recipe"], "gray"), alpha=0.8, label=f"{r['recipe']} seed {r['seed']}")
+    floor_score = sum(abs(runs[0]["floor"].get(n, 0) - ideal) / unit for n, ideal, unit in _selection(gan))
+    ax.axhline(floor_score, color="k", ls=":", label="real-data floor")
+    ax.set(xlabel="CPU-minutes of training (2 cores)", ylabel=_figure_name(gan), title=f"{gan}: quality vs CPU time")
+    ax.set_yscale("log")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _selection(gan: str):
+    from ganflow.models import get_spec
+
+    return get_spec(gan).selection
+
+
+def _figure_name(gan: str) -> str:
+    sel = _selection(gan)
+    return f"{sel[0][0]} (lower is better)" if len(sel) == 1 else "selection score: sum of |figure - ideal| / target"
+
+
+def markdown(summary: dict, system: dict) -> str:
+    lines = [f"Machine: {system.get('cpu_model')} ({system.get('cpu_count')} cores; flags "
+             f"{' '.join(system.get('cpu_flags', []))}); {system.get('date')}; TF {system.get('tensorflow')}.", "",
+             "| GAN | recipe | budget (min) | seeds | selection score at budget | headline figures at budget "
+             "| min to all targets | min to tutorial's quality at budget |", "|---|---|---|---|---|---|---|---|"]
+    for gan, s in summary.items():
+        for recipe in ("tutorial", "ganflow"):
+            if recipe not in s:
+                continue
+            m = s[recipe]["mean_at_budget"]
+            heads = ", ".join(f"{k} {m[k]:.4g}" for k in TARGETS[gan] if k in m)
+            to_all = [row["minutes_to_all_targets"] for row in s[recipe]["seeds"]]
+            to_tut = [row["minutes_to_tutorial_quality"] for row in s[recipe]["seeds"]]
+            fmt = lambda v: "/".join("—" if x is None else f"{x:.1f}" for x in v)  # noqa: E731
+            lines.append(f"| {gan} | {recipe} | {s['budget_min']:.3g} | {len(s[recipe]['seeds'])} | "
+                         f"{m['score']:.4g} | {heads} | {fmt(to_all)} | {fmt(to_tut)} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gans", default=",".join(BUDGET_MIN))
+    parser.add_argument("--recipes", default="tutorial,ganflow")
+    parser.add_argument("--seeds", type=int, default=1, help="seeds per recipe (1, 2, ...)")
+    parser.add_argument("--budget", type=float, help="CPU-minutes per run (default: each GAN's target budget)")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--classifiers", type=Path, default=Path("models/classifier"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/time_to_quality"))
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # GAN:RECIPE:SEED:BUDGET_S:OUT, in a child
+    args = parser.parse_args()
+    doc = yaml.safe_load(args.params.read_text())
+    if args.one:
+        gan, recipe, seed, budget_s, out = args.one.split(":", 4)
+        result = run_one(gan, recipe, int(seed), doc, float(budget_s), args.classifiers)
+        Path(out).write_text(json.dumps(result))
+        return
+    from benchmarks.system import machine_info
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    summary_path = args.out / "time_to_quality.json"
+    summary = json.loads(summary_path.read_text())["gans"] if summary_path.exists() else {}
+    system = None
+    for gan in args.gans.split(","):
+        budget_s = 60 * (args.budget or BUDGET_MIN[gan])
+        path = args.out / f"{gan}.json"
+        runs = json.loads(path.read_text())["runs"] if path.exists() else []
+        runs = [r for r in runs if math.isclose(r["budget_s"], budget_s)]
+        for recipe in args.recipes.split(","):
+            for seed in range(1, args.seeds + 1):
+                if any(r["recipe"] == recipe and r["seed"] == seed for r in runs):
+                    continue
+                print(f"time_to_quality: {gan} {recipe} seed {seed}, {budget_s / 60:.1f} CPU-minutes", flush=True)
+                with tempfile.NamedTemporaryFile(suffix=".json") as result:
+                    subprocess.run([sys.executable, "-m", "benchmarks.time_to_quality", "--params", str(args.params),
+                                    "--classifiers", str(args.classifiers),
+                                    "--one", f"{gan}:{recipe}:{seed}:{budget_s}:{result.name}"], check=True)
+                    runs.append(json.loads(Path(result.name).read_text()))
+                path.write_text(json.dumps({"runs": runs}, indent=1))
+        if not runs:
+            continue
+        system = system or machine_info()  # after the runs: it starts TensorFlow
+        summary[gan] = summarize(gan, runs)
+        plot(gan, runs, args.out / f"{gan}.png")
+        summary_path.write_text(json.dumps({"system": system, "gans": summary}, indent=1))
+        (args.out / "time_to_quality.md").write_text(markdown(summary, system))
+        print((args.out / "time_to_quality.md").read_text())
+
+
+if __name__ == "__main__":
+    main()
