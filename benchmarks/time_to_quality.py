@@ -16,7 +16,8 @@ G); ganflow's is the best so far (what the train stage saves).
 Writes, under ``--out``: ``<gan>.json`` (every evaluation of every run, the machine, the
 params), ``time_to_quality.json`` / ``.md`` (per GAN and recipe: quality at the budget, mean
 over seeds; CPU-minutes to reach each target and the tutorial's quality at its budget) and
-``<gan>.png`` (selection score vs CPU-minutes, every run). A finished run is kept in
+``<gan>.png`` (selection score vs CPU-minutes, every run) and ``<gan>-<recipe>-seed<k>.png``
+(each run's kept generator: samples from the train stage's fixed latents). A finished run is kept in
 ``<gan>.json``; rerunning skips it (a killed benchmark resumes run by run).
 
     python -m benchmarks.time_to_quality --gans sine,curve --seeds 1
@@ -32,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -77,9 +79,11 @@ def recipe_block(block: dict, gan: str, recipe: str, seed: int) -> dict:
     return block
 
 
-def run_one(gan: str, recipe: str, seed: int, doc: dict, budget_s: float, classifiers: Path) -> dict:
-    """One run, in this process (a fresh one: TensorFlow's threads are set before it starts)."""
-    from ganflow import runtime
+def run_one(gan: str, recipe: str, seed: int, doc: dict, budget_s: float, classifiers: Path,
+            png: Path | None = None) -> dict:
+    """One run, in this process (a fresh one: TensorFlow's threads are set before it starts);
+    the kept generator's samples from the train stage's fixed latents go to ``png``."""
+    from ganflow import plots, runtime
     from ganflow.data.prepare import load_prepared
     from ganflow.evaluation import TrainingQuality
     from ganflow.loop import train_adversarial
@@ -98,6 +102,13 @@ def run_one(gan: str, recipe: str, seed: int, doc: dict, budget_s: float, classi
     with tempfile.TemporaryDirectory() as live:
         trained = train_adversarial(spec, params, lambda: (spec.build_generator(), spec.build_discriminator()),
                                     x, live, quality=quality, budget_s=budget_s)
+    if png is not None:
+        from ganflow.loop import N_FIXED, fixed_latents, generate
+
+        shown = generate(spec, trained.generator, fixed_latents(spec, seed))
+        real = x[:N_FIXED[spec.kind]] if spec.kind != "image" else None
+        plots.save(plots.samples(spec.kind, shown, real, f"{gan}: {recipe} recipe, seed {seed}, "
+                                 f"{budget_s / 60:.3g} CPU-min"), png)
     return {"gan": gan, "recipe": recipe, "seed": seed, "budget_s": budget_s, "floor": quality.floor,
             "params": params.gan.model_dump(), "steps": trained.steps_run, "wall_s": trained.wall_time_s,
             "eval_s": trained.quality_time_s, "history": trained.quality_history}
@@ -211,7 +222,7 @@ def main() -> None:
     doc = yaml.safe_load(args.params.read_text())
     if args.one:
         gan, recipe, seed, budget_s, out = args.one.split(":", 4)
-        result = run_one(gan, recipe, int(seed), doc, float(budget_s), args.classifiers)
+        result = run_one(gan, recipe, int(seed), doc, float(budget_s), args.classifiers, Path(out + ".png"))
         Path(out).write_text(json.dumps(result))
         return
     from benchmarks.system import machine_info
@@ -235,6 +246,7 @@ def main() -> None:
                                     "--classifiers", str(args.classifiers),
                                     "--one", f"{gan}:{recipe}:{seed}:{budget_s}:{result.name}"], check=True)
                     runs.append(json.loads(Path(result.name).read_text()))
+                    shutil.move(result.name + ".png", args.out / f"{gan}-{recipe}-seed{seed}.png")
                 path.write_text(json.dumps({"runs": runs}, indent=1))
         if not runs:
             continue

@@ -35,8 +35,12 @@ def main() -> None:
 
     spec = get_spec(args.gan)
     x = spec.to_model(load_prepared(args.gan, args.data))
-    print(f"train {args.gan}: {runtime.setup(params.gan.seed, params.gan.deterministic, params.gan.intra_op_threads)}")
+    device = runtime.setup(params.gan.seed, params.gan.deterministic, params.gan.intra_op_threads)
+    print(f"train {args.gan}: {device}")
     strategy = runtime.distribution_strategy(params.strategy)  # before any other TF work
+    if params.gan.precision == "mixed_bfloat16" and device.startswith("CPU") and not runtime.native_bf16():
+        print(f"train {args.gan}: warning: this CPU has no native bfloat16 (no avx512_bf16/amx_bf16 in "
+              f"/proc/cpuinfo): mixed_bfloat16 is emulated and slower than float32")
     if params.strategy != "default" or params.gan.precision != "float32":
         print(f"train {args.gan}: {params.strategy} strategy, {strategy.num_replicas_in_sync} "
               f"replica(s); {params.gan.precision}")

@@ -114,6 +114,13 @@ def test_outputs_and_metrics_of_each_gan(ci_repo, gan):
         tsv = pd.read_csv(live / f"plots/metrics/{name}.tsv", sep="\t")
         assert tsv["step"].tolist() == expected_steps
         assert np.isfinite(tsv[name]).all()
+    if train["eval_every"]:  # in-training quality, every eval_every steps and at the end
+        score = pd.read_csv(live / "plots/metrics/quality/score.tsv", sep="\t")
+        evals = list(range(train["eval_every"], train["steps"] + 1, train["eval_every"]))
+        assert score["step"].tolist() == evals + ([train["steps"]] if evals[-1] != train["steps"] else [])
+        summary = json.loads((live / "metrics.json").read_text())
+        assert summary["quality_best"]["score"] == pytest.approx(score["score"].min(), rel=1e-6)
+        assert set(summary["quality_floor"]) == set(summary["quality"]) - {"score"}
     samples = sorted((live / "plots/images/samples").glob("step_*.png"))
     assert samples and samples[-1].name == f"step_{train['steps']:07d}.png"
 
@@ -360,3 +367,4 @@ def test_plots_show_renders_every_gan(ci_repo):
         assert f"{gan}: D accuracy on real and on fake samples" in html
         assert f"reports/{gan}/eval/plots/samples.png" in html
         assert f"reports/{gan}/train/plots/images/samples/step_" in html
+        assert f"reports/{gan}/train/plots/metrics/quality/score.tsv" in html

@@ -186,3 +186,45 @@ def test_best_generator_keeps_the_lowest_score_and_counts_evaluations_since():
     best.load_into(target)
     assert all(np.array_equal(a, b) for a, b in zip(weights(target), kept))
     assert best.offer(g, 1.0, 40) and int(best.since.numpy()) == 0
+
+
+class ScriptedQuality:
+    """A stand-in for TrainingQuality whose score follows a script (lower is better)."""
+
+    n, floor, figure = 64, {"fcd": 0.0}, "fcd"
+
+    def __init__(self, scores):
+        self.scores, self.seen = iter(scores), []
+
+    def __call__(self, samples):
+        self.seen.append(np.array(samples))
+        return {"fcd": next(self.scores)}
+
+    def score(self, figures):
+        return figures["fcd"]
+
+
+def test_training_keeps_the_best_generator_and_stops_after_patience_evaluations(tmp_path):
+    import yaml
+
+    from ganflow.loop import generate, train_adversarial
+    from ganflow.params import load_params
+
+    from conftest import REPO
+
+    doc = yaml.safe_load((REPO / "params.ci.yaml").read_text())
+    doc["train"]["curve"].update(steps=1000, log_every=50, eval_every=50, patience=2,
+                                 ema={"decay": 0.9, "warmup": 0})
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(doc))
+    params = load_params(tmp_path / "p.yaml", "train", "curve")
+    runtime.setup(0)
+    spec = get_spec("curve")
+    quality = ScriptedQuality([5.0, 3.0, 4.0, 4.5, 1.0])
+    trained = train_adversarial(spec, params, lambda: (spec.build_generator(), spec.build_discriminator()),
+                                curve_points(), str(tmp_path / "live"), quality=quality)
+    # evaluations at steps 50 (5), 100 (3: best), 150 and 200 (no better: patience 2 is spent)
+    assert trained.steps_run == 200 and trained.best_step == 100 and len(quality.seen) == 4
+    z = spec.latents(quality.n, params.gan.seed + 2)  # the monitor's latents
+    np.testing.assert_array_equal(generate(spec, trained.generator, z, unit=False), quality.seen[1])
+    logged = (tmp_path / "live/plots/metrics/quality/fcd.tsv").read_text().split()
+    assert logged[2:] == ["50", "5.0", "100", "3.0", "150", "4.0", "200", "4.5"]

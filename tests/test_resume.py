@@ -1,5 +1,7 @@
 """Resume after SIGKILL: a killed training process, re-run, ends bitwise identical to an
-uninterrupted run; a finished run leaves no usable checkpoint; a params change starts fresh."""
+uninterrupted run (with G's EMA, lazy R1 and the best generator kept by in-training quality all
+on, so their state must survive the kill); a finished run leaves no usable checkpoint; a params
+change starts fresh."""
 
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ STEPS = 3000
 def workdir(tmp_path_factory):
     """Curve data and pretrained models, and a params file for a few seconds of training."""
     return make_curve_workspace(tmp_path_factory.mktemp("resume"), steps=STEPS, log_every=50,
-                                sample_every=1500, checkpoint_every=250)
+                                sample_every=1500, checkpoint_every=250, ema={"decay": 0.99, "warmup": 100},
+                                r1={"gamma": 0.1, "every": 4}, eval_every=500, eval_samples=1000)
 
 
 def train_cmd(work: Path, run: str, params: str = "params.yaml") -> list[str]:
@@ -61,7 +64,9 @@ def kill_after_checkpoint(work: Path, run: str, at_least: int, params: str = "pa
 @pytest.fixture(scope="module")
 def uninterrupted(workdir):
     subprocess.run(train_cmd(workdir, "full"), check=True, capture_output=True)
-    return outputs(workdir, "full")
+    result = outputs(workdir, "full")
+    assert {"live/plots/metrics/quality/score.tsv", "live/plots/metrics/r1.tsv"} <= set(result)
+    return result
 
 
 @pytest.mark.parametrize("kill_at", [250, 1750])

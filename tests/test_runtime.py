@@ -39,3 +39,16 @@ def test_a_stage_process_runs_one_op_at_a_time_when_deterministic():
     code = code.replace("runtime.setup(0, True, 1)", "runtime.setup(0, False)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["0", "0"]
+
+
+def test_native_bf16_reads_the_cpu_flags(tmp_path):
+    from ganflow.runtime import native_bf16
+
+    zen3 = tmp_path / "zen3"
+    zen3.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n")
+    zen4 = tmp_path / "zen4"
+    zen4.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16\n")
+    spr = tmp_path / "spr"
+    spr.write_text("flags\t\t: avx2 amx_bf16 amx_tile\n")
+    assert not native_bf16(str(zen3)) and native_bf16(str(zen4)) and native_bf16(str(spr))
+    assert not native_bf16(str(tmp_path / "missing"))

@@ -8,6 +8,8 @@ one op at a time, so a CPU run at a fixed thread count is bitwise reproducible.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -120,6 +122,18 @@ def is_chief(strategy) -> bool:
     """Whether this process writes the outputs: always, except on a multi-worker cluster's
     non-chief workers."""
     return bool(getattr(strategy.extended, "should_checkpoint", True))
+
+
+def native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU computes bfloat16 natively: Linux lists ``avx512_bf16`` or ``amx_bf16``
+    among its flags (Intel Cooper Lake / Sapphire Rapids on, AMD Zen 4 on). Without them
+    (e.g. Zen 3: AVX2 only) oneDNN emulates bf16 in float32, slower than float32 itself."""
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return False
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return bool({"avx512_bf16", "amx_bf16"} & set(flags))
 
 
 def set_precision(model, name: str) -> None:
