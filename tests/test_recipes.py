@@ -228,3 +228,31 @@ def test_training_keeps_the_best_generator_and_stops_after_patience_evaluations(
     np.testing.assert_array_equal(generate(spec, trained.generator, z, unit=False), quality.seen[1])
     logged = (tmp_path / "live/plots/metrics/quality/fcd.tsv").read_text().split()
     assert logged[2:] == ["50", "5.0", "100", "3.0", "150", "4.0", "200", "4.5"]
+
+
+def test_augmentation_of_a_curve_gan_is_refused_naming_the_key(tmp_path):
+    import yaml
+    from conftest import REPO
+
+    from ganflow.errors import UserError
+    from ganflow.loop import recipe
+    from ganflow.params import load_params
+
+    doc = yaml.safe_load((REPO / "params.ci.yaml").read_text())
+    doc["train"]["sine"]["augment"] = "translation"
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(doc))
+    with pytest.raises(UserError, match=r"train\.sine\.augment"):
+        recipe(get_spec("sine"), load_params(tmp_path / "p.yaml", "train", "sine").gan)
+
+
+def test_training_quality_compares_fixed_real_subsets_and_its_floor_is_real_against_real():
+    from ganflow.evaluation import TrainingQuality
+
+    spec = get_spec("curve")
+    x = curve_points(4000)
+    q = TrainingQuality(spec, x, 1000, 3)
+    assert q.n == 1000 and q.floor["abs_err_mean"] < 1e-6 and q.floor["x_w1"] < 0.05
+    noise = np.random.default_rng(0).uniform(-1, 1, (1000, 2)).astype(np.float32)
+    bad = q(noise)
+    assert bad["abs_err_mean"] > 0.1 and q.score(bad) > 10 * q.score(q.floor)
+    assert TrainingQuality(spec, x[:600], 1000, 3).n == 300, "two disjoint subsets of the data"
