@@ -4,8 +4,9 @@ For each GAN, in one process on one machine, one run after the other (never two 
 recipe × seed trains from a fresh G and D (no discriminator pretraining: the same for both
 recipes) on the pipeline's training data, with the train stage's code
 (:func:`ganflow.loop.train_adversarial`), measuring the in-training quality
-(:class:`ganflow.evaluation.TrainingQuality`, on ``eval_samples`` samples) every ``eval_every``
-steps, until the budget of training seconds (wall time, evaluation excluded) is spent.
+(:class:`ganflow.evaluation.TrainingQuality`, on ``eval_samples`` samples) on a grid of
+budget / 20 seconds of training (checked between compiled calls of ``LOG_EVERY`` steps), until
+the budget of training seconds (wall time, evaluation excluded) is spent.
 
 Recipes: ``ganflow`` is the GAN's ``train.<gan>`` block of the params file as it is (the
 recommended recipe); ``tutorial`` is the same block with every recipe key off (cross-entropy
@@ -68,9 +69,15 @@ TUTORIAL = {
 }
 
 
+# Steps per compiled call here: the budget and the evaluation grid are checked between calls,
+# so a call must be short (params.yaml's 100 and 50 steps are 1.5-6 min for the conv GANs).
+LOG_EVERY = {"mnist_dcgan": 10, "cifar_ship": 5}
+
+
 def recipe_block(block: dict, gan: str, recipe: str, seed: int) -> dict:
-    block = dict(block, seed=seed, steps=block["log_every"] * 10**6, checkpoint_every=block["log_every"] * 10**6,
-                 sample_every=block["log_every"] * 10**6, patience=0)
+    log = LOG_EVERY.get(gan, block["log_every"])
+    block = dict(block, seed=seed, log_every=log, steps=log * 10**6, checkpoint_every=log * 10**6,
+                 sample_every=log * 10**6, patience=0)
     if recipe == "tutorial":
         block.update(RECIPE_OFF, **TUTORIAL[gan])
     block.setdefault("eval_every", 0)
