@@ -3,7 +3,8 @@ training curves and samples for one GAN.
 
 Image GANs are measured in the feature space of the evaluation CLASSIFIER (FCD, KID,
 classifier score, precision/recall/density/coverage; digit modes or ship score).
-Writes METRICS (metrics.json) and PLOTS/{losses,accuracy,samples}.png (+ labels.png for MNIST).
+Writes METRICS (metrics.json) and PLOTS/{losses,accuracy,samples}.png (+ labels.png for MNIST),
+and PLOTS/progress.gif: train's fixed-latent sample grids (LIVE/plots/images/samples) animated.
 """
 
 from pathlib import Path
@@ -25,7 +26,7 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params(args.params, "evaluate", args.gan)
 
-    from ganflow import evaluation, plots
+    from ganflow import animate, evaluation, plots
     from ganflow.data.prepare import load_prepared
     from ganflow.modelio import load_model
     from ganflow.models import get_spec
@@ -41,6 +42,7 @@ def main() -> None:
     metrics, arrays = evaluation.evaluate(spec, params, generator, discriminator, train_x, test_x, history, classifier)
     for name, fig in evaluation.figures(spec, history, arrays).items():
         plots.save(fig, args.plots / name)
+    animate.progress_gif(sorted((args.live / "plots/images/samples").glob("step_*.png")), args.plots / "progress.gif")
     write_json(args.metrics, metrics)
     print(f"evaluate {args.gan}: wrote {args.metrics} and {args.plots}/: "
           f"D accuracy held-out real {metrics['d_acc_real_heldout']:.3f}, fake {metrics['d_acc_fake']:.3f}")

@@ -146,6 +146,13 @@ def test_outputs_and_metrics_of_each_gan(ci_repo, gan):
             assert (repo / f"reports/{gan}/eval/plots/labels.png").is_file()
     for png in ("losses.png", "accuracy.png", "samples.png"):
         assert (repo / f"reports/{gan}/eval/plots/{png}").read_bytes()[:4] == b"\x89PNG"
+    from PIL import Image  # the progress animation: train's sample grids, in step order
+
+    with Image.open(repo / f"reports/{gan}/eval/plots/progress.gif") as gif, Image.open(samples[-1]) as last:
+        assert gif.format == "GIF" and gif.n_frames == len(samples) >= 2 and gif.size == last.size
+        gif.seek(gif.n_frames - 1)
+        shown, drawn = (np.asarray(im.convert("RGB"), dtype=float) for im in (gif, last))
+        assert np.abs(shown - drawn).mean() < 2.0  # the last grid, up to the GIF's 256-colour palette
 
 
 def called_real_share(repo: Path, gan: str) -> float:
@@ -279,14 +286,22 @@ def git(repo: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
     return run(repo, env, "git", "-c", "user.name=ganflow", "-c", "user.email=ganflow@localhost", *args)
 
 
-def test_push_then_a_fresh_clone_pulls_everything_and_runs_nothing(ci_repo, tmp_path):
+def test_push_then_a_fresh_clone_gets_the_artifacts_pulls_everything_and_runs_nothing(ci_repo, tmp_path):
     repo, env, _ = ci_repo
     run(repo, env, "dvc", "remote", "add", "-d", "store", str(tmp_path / "remote"))
     git(repo, env, "add", "dvc.lock", ".dvc/config")
     git(repo, env, "commit", "-qm", "CI-scale results")
+    ident = {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
+             for what, value in (("NAME", "ganflow"), ("EMAIL", "ganflow@localhost"))}
+    for gan in GAN_NAMES:  # a version of each generator artifact (a git tag <name>@v0.1.0)
+        run(repo, {**env, **ident}, "gto", "register", f"{gan}-generator", "--version", "v0.1.0")
     run(repo, env, "dvc", "push")
     clone = tmp_path / "clone"
     git(tmp_path, env, "clone", "-q", str(repo), str(clone))
+    for gan in GAN_NAMES:  # dvc.yaml's artifacts, by name, from the remote (before any pull)
+        got = tmp_path / "artifacts" / f"{gan}.keras"
+        run(clone, env, "dvc", "artifacts", "get", ".", f"{gan}-generator", "-o", str(got))
+        assert sha(got) == sha(repo / f"models/{gan}/generator.keras")
     run(clone, env, "dvc", "pull")
     assert "Data and pipelines are up to date" in run(clone, env, "dvc", "status").stdout
     assert ran_stages(run(clone, env, "dvc", "repro").stdout) == set()
@@ -366,5 +381,6 @@ def test_plots_show_renders_every_gan(ci_repo):
         assert f"{gan}: D and G loss" in html
         assert f"{gan}: D accuracy on real and on fake samples" in html
         assert f"reports/{gan}/eval/plots/samples.png" in html
+        assert f"reports/{gan}/eval/plots/progress.gif" in html
         assert f"reports/{gan}/train/plots/images/samples/step_" in html
         assert f"reports/{gan}/train/plots/metrics/quality/score.tsv" in html

@@ -27,6 +27,7 @@ from ganflow.errors import UserError
 from ganflow.models import GanSpec
 from ganflow.monitor import BestGenerator, QualityMonitor
 from ganflow.progress import Progress
+from ganflow.sampling import generate
 from ganflow.data.batches import real_batches
 from ganflow.optimizers import make_optimizer
 from ganflow.training import GAN, DiscriminatorPretrainer, Recipe
@@ -46,14 +47,6 @@ def check_batch(batch_size: int, n: int, key: str) -> None:
 def fixed_latents(spec: GanSpec, seed: int) -> np.ndarray:
     """The latent vectors whose samples are drawn across training (the same at every step)."""
     return spec.latents(N_FIXED[spec.kind], seed)
-
-
-def generate(spec: GanSpec, generator: keras.Model, z: np.ndarray, unit: bool = True, chunk: int = 200) -> np.ndarray:
-    """Generator output for ``z`` in inference mode, ``chunk`` latents a call; images mapped
-    to [0, 1] when ``unit``, else in the model's range."""
-    out = np.concatenate([keras.ops.convert_to_numpy(generator(z[i:i + chunk], training=False))
-                          for i in range(0, len(z), chunk)])
-    return spec.to_unit(out) if spec.kind == "image" and unit else out
 
 
 class LiveLogger(keras.callbacks.Callback):

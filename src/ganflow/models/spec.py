@@ -51,6 +51,13 @@ class GanSpec:
         lo, hi = self.data_range
         return (x.astype(np.float32) / 255.0 * (hi - lo) + lo).astype(np.float32)
 
+    def to_data(self, x: np.ndarray) -> np.ndarray:
+        """Model-range output → the stored data's dtype and range (the inverse of ``to_model``):
+        uint8 images in [0, 255] (rounded), float32 curves as they are."""
+        if self.kind != "image":
+            return np.asarray(x, dtype=np.float32)
+        return np.rint(self.to_unit(x) * 255.0).astype(np.uint8)
+
     def to_unit(self, x: np.ndarray) -> np.ndarray:
         """Model-range images → float32 in [0, 1] for display and metrics."""
         lo, hi = self.data_range
