@@ -36,7 +36,7 @@ def edited(**changes):
     return doc
 
 
-@pytest.mark.parametrize("path", ["params.yaml", "params.ci.yaml"])
+@pytest.mark.parametrize("path", ["params.yaml", "params.ci.yaml", "params.tutorial.yaml"])
 def test_committed_params_files_are_valid(path):
     for stage in STAGES:
         for block in CLASSIFIER_DATASETS if stage == "classifier" else GAN_NAMES:
@@ -59,15 +59,46 @@ def test_check_all_catches_every_typo_and_bad_value_in_the_file(tmp_path, change
     assert "\n" not in str(err.value) and re.search(pattern, str(err.value)), str(err.value)
 
 
-def test_ci_params_have_the_same_keys_as_full_params():
-    ci = yaml.safe_load((REPO / "params.ci.yaml").read_text())
+@pytest.mark.parametrize("path", ["params.ci.yaml", "params.tutorial.yaml"])
+def test_other_params_files_have_the_same_keys_as_full_params(path):
+    other = yaml.safe_load((REPO / path).read_text())
 
     def keys(node, prefix=""):
         if not isinstance(node, dict):
             return {prefix}
         return set().union(*(keys(v, f"{prefix}.{k}") for k, v in node.items()))
 
-    assert keys(ci) == keys(BASE)
+    assert keys(other) == keys(BASE)
+
+
+# The tutorials' numbers (each GAN module's docstring and params.yaml's comments name the source):
+# adversarial steps, batch size, learning rates of G's and D's optimizers, optimizer family,
+# Adam's beta_1 / RMSprop's clipvalue, label noise.
+TUTORIALS = {
+    "sine": (500, 10000, 1e-3, 1e-3, "adam", 0.9, None, 0.0),
+    "curve": (10000, 256, 1e-3, 1e-3, "adam", 0.9, None, 0.0),
+    "mnist_dcgan": (50000, 256, 2e-4, 2e-4, "adam", 0.5, None, 0.0),
+    "mnist_mlp": (30000, 32, 2e-4, 2e-4, "adam", 0.5, None, 0.0),
+    "cifar_ship": (10000, 32, 4e-4, 8e-4, "rmsprop", 0.9, 1.0, 0.05),
+}
+
+
+@pytest.mark.parametrize("gan", GAN_NAMES)
+def test_tutorial_params_hold_the_tutorials_settings(gan):
+    from ganflow.models import get_spec
+
+    path = REPO / "params.tutorial.yaml"
+    train, pretrain = load_params(path, "train", gan), load_params(path, "pretrain", gan)
+    steps, batch, lr_g, lr_d, family, beta_1, clip, noise = TUTORIALS[gan]
+    g = train.gan
+    assert (g.steps, g.batch_size, g.label_noise) == (steps, batch, noise)
+    assert train.lr * g.lr_scale.g == pytest.approx(lr_g) and train.lr * g.lr_scale.d == pytest.approx(lr_d)
+    spec = get_spec(gan)
+    assert (spec.optimizer, spec.adam_beta_1, spec.clipvalue) == (family, beta_1, clip)
+    assert (pretrain.width.g, pretrain.width.d) == (1.0, 1.0)
+    # no ganflow recipe: cross-entropy, no augmentation, EMA, R1 or in-training quality
+    assert (g.loss, g.augment, g.ema.decay, g.r1.gamma, g.eval_every) == ("nonsaturating", "", 0.0, 0.0, 0)
+    assert train.strategy == "default" and g.precision == "float32"
 
 
 def test_typed_values():
