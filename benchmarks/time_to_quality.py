@@ -99,7 +99,8 @@ def run_one(gan: str, recipe: str, seed: int, doc: dict, budget_s: float, classi
     from ganflow.params import _params
 
     doc = json.loads(json.dumps(doc))
-    doc["train"][gan] = recipe_block(doc["train"][gan], gan, recipe, seed)
+    base, width = recipe_width(recipe, doc["pretrain"][gan].get("width", {}))
+    doc["train"][gan] = recipe_block(doc["train"][gan], gan, base, seed)
     params = _params(doc, Path("params.yaml"), "train", gan)
     spec = get_spec(gan)
     x = spec.to_model(load_prepared(gan, Path("data") / gan / "train.npz"))
@@ -107,7 +108,8 @@ def run_one(gan: str, recipe: str, seed: int, doc: dict, budget_s: float, classi
     classifier = load_model(classifiers / f"{DATASET[gan]}.keras") if gan in DATASET else None
     quality = TrainingQuality(spec, x, params.gan.eval_samples, seed, classifier)
     with tempfile.TemporaryDirectory() as live:
-        trained = train_adversarial(spec, params, lambda: (spec.build_generator(), spec.build_discriminator()),
+        trained = train_adversarial(spec, params, lambda: (spec.build_generator(width["g"]),
+                                                           spec.build_discriminator(width["d"])),
                                     x, live, quality=quality, budget_s=budget_s)
     if png is not None:
         from ganflow.loop import N_FIXED, fixed_latents, generate
@@ -116,9 +118,20 @@ def run_one(gan: str, recipe: str, seed: int, doc: dict, budget_s: float, classi
         real = x[:N_FIXED[spec.kind]] if spec.kind != "image" else None
         plots.save(plots.samples(spec.kind, shown, real, f"{gan}: {recipe} recipe, seed {seed}, "
                                  f"{budget_s / 60:.3g} CPU-min"), png)
-    return {"gan": gan, "recipe": recipe, "seed": seed, "budget_s": budget_s, "floor": quality.floor,
+    return {"gan": gan, "recipe": recipe, "seed": seed, "budget_s": budget_s, "floor": quality.floor, "width": width,
             "params": params.gan.model_dump(), "steps": trained.steps_run, "wall_s": trained.wall_time_s,
             "eval_s": trained.quality_time_s, "history": trained.quality_history}
+
+
+def recipe_width(recipe: str, params_width: dict) -> tuple[str, dict]:
+    """``tutorial`` (width 1), ``ganflow`` (pretrain.<gan>.width of the params file) or
+    ``ganflow-w<W>`` (ganflow's recipe, G and D at width W): (base recipe, {g, d})."""
+    base, _, w = recipe.partition("-w")
+    if base == "tutorial":
+        return base, {"g": 1.0, "d": 1.0}
+    if w:
+        return base, {"g": float(w), "d": float(w)}
+    return base, {"g": float(params_width.get("g", 1.0)), "d": float(params_width.get("d", 1.0))}
 
 
 def _met(value: float, rule: tuple, floor: dict, name: str) -> bool:
@@ -177,7 +190,8 @@ def plot(gan: str, runs: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    colors = {"tutorial": "tab:red", "ganflow": "tab:blue"}
+    colors = {"tutorial": "tab:red", "ganflow": "tab:blue", "ganflow-w0.5": "tab:green", "ganflow-w0.75": "tab:olive",
+              "ganflow-w1.5": "tab:purple"}
     for r in runs:
         t = [h["train_s"] / 60 for h in r["history"]]
         s = [h["score"] for h in r["history"]]
@@ -212,9 +226,8 @@ def markdown(summary: dict, system: dict) -> str:
              "| GAN | recipe | budget (min) | seeds | selection score at budget | headline figures at budget "
              "| min to all targets | min to tutorial's quality at budget |", "|---|---|---|---|---|---|---|---|"]
     for gan, s in summary.items():
-        for recipe in ("tutorial", "ganflow"):
-            if recipe not in s:
-                continue
+        for recipe in sorted((r for r in s if isinstance(s[r], dict) and "seeds" in s[r]),
+                             key=lambda r: (r != "tutorial", r)):
             m = s[recipe]["mean_at_budget"]
             heads = ", ".join(f"{k} {m[k]:.4g}" for k in TARGETS[gan] if k in m)
             to_all = [row["minutes_to_all_targets"] for row in s[recipe]["seeds"]]

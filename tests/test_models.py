@@ -85,3 +85,32 @@ def test_evaluation_classifier_gives_features_and_probabilities(dataset, shape):
     assert feats.shape == (5, 128) and probs.shape == (5, 10)
     assert feats.dtype == np.float64 and np.all(feats >= 0)  # ReLU features
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def _topology(model: keras.Model) -> list[tuple]:
+    """Each layer's type and configuration, without its channel/unit counts."""
+    out = []
+    for layer in model.layers:
+        config = {k: v for k, v in layer.get_config().items()
+                  if k not in ("name", "filters", "units", "target_shape")}
+        out.append((type(layer).__name__, repr(sorted(config.items()))))
+    return out
+
+
+def _widths(model: keras.Model) -> list[int]:
+    return [layer.get_config().get("filters", layer.get_config().get("units")) for layer in model.layers
+            if hasattr(layer, "kernel")]
+
+
+@pytest.mark.parametrize("name", GAN_NAMES)
+def test_width_scales_every_hidden_layer_and_keeps_the_topology(name):
+    spec = get_spec(name)
+    for build in (spec.build_generator, spec.build_discriminator):
+        full, half = build(), build(0.5)
+        assert build(1.0).count_params() == full.count_params()  # 1 = the tutorial's network
+        assert _topology(half) == _topology(full)
+        assert half.input_shape == full.input_shape and half.output_shape == full.output_shape
+        wide, narrow = _widths(full), _widths(half)
+        # hidden layers halve (rounded); the output layer (last) keeps its size
+        assert narrow[:-1] == [max(1, round(w / 2)) for w in wide[:-1]] and narrow[-1] == wide[-1]
+        assert half.count_params() < full.count_params()

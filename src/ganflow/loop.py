@@ -97,7 +97,7 @@ def pretrain_discriminator(spec: GanSpec, params, x: np.ndarray) -> tuple[keras.
     pretraining, and D's accuracy after pretraining on a fresh batch of real and fake samples.
     """
     check_batch(params.batch_size, len(x), f"pretrain.{spec.name}.batch_size")
-    generator, discriminator = spec.build_generator(), spec.build_discriminator()
+    generator, discriminator = spec.build_generator(params.width.g), spec.build_discriminator(params.width.d)
     trainer = DiscriminatorPretrainer(generator, discriminator, spec.latent_dim, head=spec.head,
                                       seed=params.seed, fake_uniform=spec.kind == "points")
     # About ten compiled calls, so that progress shows; the final interval's means are reported.

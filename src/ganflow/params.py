@@ -75,11 +75,20 @@ class PrepareShips(_Params):
 # --- pretrain / train / evaluate -----------------------------------------------------------
 
 
+class Width(_Params):
+    """Multipliers of the channel/unit counts of G's and D's hidden layers (the topology stays
+    the tutorial's; 1 = its exact network)."""
+
+    g: Annotated[Float, Field(gt=0, le=8)] = 1.0
+    d: Annotated[Float, Field(gt=0, le=8)] = 1.0
+
+
 class PretrainParams(_Params):
     seed: Seed
     steps: Annotated[StrictInt, Field(ge=0)]
     batch_size: Count
     lr: Annotated[Float, Field(gt=0, le=1)]
+    width: Width = Width()  # the stage that builds G and D; train and evaluate load its models
 
 
 class LrScale(_Params):

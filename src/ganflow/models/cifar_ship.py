@@ -13,7 +13,7 @@ from keras import layers
 
 from ganflow.models.layers import Dropout
 from ganflow.heads import Head
-from ganflow.models.spec import GanSpec
+from ganflow.models.spec import GanSpec, scaled
 
 LATENT_DIM = 128
 
@@ -22,20 +22,21 @@ def _lrelu() -> layers.Layer:
     return layers.LeakyReLU(negative_slope=0.2)
 
 
-def build_generator() -> keras.Model:
+def build_generator(width: float = 1.0) -> keras.Model:
+    c128, c256 = scaled(128, width), scaled(256, width)
     return keras.Sequential(
         [
             keras.Input((LATENT_DIM,)),
-            layers.Dense(128 * 16 * 16),
+            layers.Dense(c128 * 16 * 16),
             _lrelu(),
-            layers.Reshape((16, 16, 128)),
-            layers.Conv2D(256, 5, padding="same"),
+            layers.Reshape((16, 16, c128)),
+            layers.Conv2D(c256, 5, padding="same"),
             _lrelu(),
-            layers.Conv2DTranspose(256, 4, strides=2, padding="same"),
+            layers.Conv2DTranspose(c256, 4, strides=2, padding="same"),
             _lrelu(),
-            layers.Conv2D(256, 5, padding="same"),
+            layers.Conv2D(c256, 5, padding="same"),
             _lrelu(),
-            layers.Conv2D(256, 5, padding="same"),
+            layers.Conv2D(c256, 5, padding="same"),
             _lrelu(),
             layers.Conv2D(3, 7, padding="same", activation="tanh"),
         ],
@@ -43,17 +44,18 @@ def build_generator() -> keras.Model:
     )
 
 
-def build_discriminator() -> keras.Model:
+def build_discriminator(width: float = 1.0) -> keras.Model:
+    c128 = scaled(128, width)
     return keras.Sequential(
         [
             keras.Input((32, 32, 3)),
-            layers.Conv2D(128, 3),
+            layers.Conv2D(c128, 3),
             _lrelu(),
-            layers.Conv2D(128, 4, strides=2),
+            layers.Conv2D(c128, 4, strides=2),
             _lrelu(),
-            layers.Conv2D(128, 4, strides=2),
+            layers.Conv2D(c128, 4, strides=2),
             _lrelu(),
-            layers.Conv2D(128, 4, strides=2),
+            layers.Conv2D(c128, 4, strides=2),
             _lrelu(),
             layers.Flatten(),
             Dropout(0.4),

@@ -8,27 +8,27 @@ import keras
 from keras import layers
 
 from ganflow.heads import Head
-from ganflow.models.spec import GanSpec
+from ganflow.models.spec import GanSpec, scaled
 
 LATENT_DIM = 5
 
 
-def build_generator() -> keras.Model:
+def build_generator(width: float = 1.0) -> keras.Model:
     return keras.Sequential(
         [
             keras.Input((LATENT_DIM,)),
-            layers.Dense(50, activation="relu", kernel_initializer="he_uniform"),
+            layers.Dense(scaled(50, width), activation="relu", kernel_initializer="he_uniform"),
             layers.Dense(2, activation="linear"),
         ],
         name="curve_generator",
     )
 
 
-def build_discriminator() -> keras.Model:
+def build_discriminator(width: float = 1.0) -> keras.Model:
     return keras.Sequential(
         [
             keras.Input((2,)),
-            layers.Dense(100, activation="relu", kernel_initializer="he_uniform"),
+            layers.Dense(scaled(100, width), activation="relu", kernel_initializer="he_uniform"),
             layers.Dense(1, activation="sigmoid"),
         ],
         name="curve_discriminator",

@@ -12,15 +12,15 @@ from keras import layers
 
 from ganflow.models.layers import Dropout
 from ganflow.heads import Head
-from ganflow.models.spec import GanSpec
+from ganflow.models.spec import GanSpec, scaled
 
 LATENT_DIM = 100
 
 
-def build_generator() -> keras.Model:
+def build_generator(width: float = 1.0) -> keras.Model:
     def up_block(filters: int) -> list:
         return [
-            layers.Conv2DTranspose(filters, 5, padding="same"),
+            layers.Conv2DTranspose(scaled(filters, width), 5, padding="same"),
             layers.BatchNormalization(momentum=0.9),
             layers.ReLU(),
         ]
@@ -28,10 +28,10 @@ def build_generator() -> keras.Model:
     return keras.Sequential(
         [
             keras.Input((LATENT_DIM,)),
-            layers.Dense(7 * 7 * 256),
+            layers.Dense(7 * 7 * scaled(256, width)),
             layers.BatchNormalization(momentum=0.9),
             layers.ReLU(),
-            layers.Reshape((7, 7, 256)),
+            layers.Reshape((7, 7, scaled(256, width))),
             layers.UpSampling2D(),
             *up_block(128),
             layers.UpSampling2D(),
@@ -43,11 +43,11 @@ def build_generator() -> keras.Model:
     )
 
 
-def build_discriminator() -> keras.Model:
+def build_discriminator(width: float = 1.0) -> keras.Model:
     blocks = []
     for filters, strides in ((64, 2), (128, 2), (256, 2), (512, 1)):
         blocks += [
-            layers.Conv2D(filters, 5, strides=strides, padding="same"),
+            layers.Conv2D(scaled(filters, width), 5, strides=strides, padding="same"),
             layers.LeakyReLU(negative_slope=0.2),
             Dropout(0.2),
         ]

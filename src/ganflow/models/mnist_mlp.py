@@ -10,16 +10,16 @@ import keras
 from keras import layers
 
 from ganflow.heads import Head
-from ganflow.models.spec import GanSpec
+from ganflow.models.spec import GanSpec, scaled
 
 LATENT_DIM = 100
 
 
-def build_generator() -> keras.Model:
+def build_generator(width: float = 1.0) -> keras.Model:
     hidden = []
     for units in (256, 512, 1024):
         hidden += [
-            layers.Dense(units),
+            layers.Dense(scaled(units, width)),
             layers.LeakyReLU(negative_slope=0.2),
             layers.BatchNormalization(momentum=0.8),
         ]
@@ -34,14 +34,14 @@ def build_generator() -> keras.Model:
     )
 
 
-def build_discriminator() -> keras.Model:
+def build_discriminator(width: float = 1.0) -> keras.Model:
     return keras.Sequential(
         [
             keras.Input((28, 28, 1)),
             layers.Flatten(),
-            layers.Dense(512),
+            layers.Dense(scaled(512, width)),
             layers.LeakyReLU(negative_slope=0.2),
-            layers.Dense(256),
+            layers.Dense(scaled(256, width)),
             layers.LeakyReLU(negative_slope=0.2),
             layers.Dense(1, activation="sigmoid"),
         ],

@@ -14,32 +14,32 @@ from keras import layers
 
 from ganflow.models.layers import Dropout
 from ganflow.heads import Head
-from ganflow.models.spec import GanSpec
+from ganflow.models.spec import GanSpec, scaled
 
 LATENT_DIM = 10
 SERIES_LEN = 50
 
 
-def build_generator() -> keras.Model:
+def build_generator(width: float = 1.0) -> keras.Model:
     return keras.Sequential(
         [
             keras.Input((LATENT_DIM,)),
-            layers.Dense(200, activation="tanh"),
+            layers.Dense(scaled(200, width), activation="tanh"),
             layers.Dense(SERIES_LEN, activation="tanh"),
         ],
         name="sine_generator",
     )
 
 
-def build_discriminator() -> keras.Model:
+def build_discriminator(width: float = 1.0) -> keras.Model:
     return keras.Sequential(
         [
             keras.Input((SERIES_LEN,)),
             layers.Reshape((SERIES_LEN, 1)),
-            layers.Conv1D(50, 5, activation="relu"),
+            layers.Conv1D(scaled(50, width), 5, activation="relu"),
             Dropout(0.25),
             layers.Flatten(),
-            layers.Dense(50),
+            layers.Dense(scaled(50, width)),
             layers.Dense(2, activation="sigmoid"),
         ],
         name="sine_discriminator",

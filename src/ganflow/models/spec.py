@@ -9,13 +9,20 @@ from typing import Literal
 import numpy as np
 
 
+def scaled(units: int, width: float) -> int:
+    """A hidden layer's channel or unit count at ``width`` (1 = the tutorial's), at least 1."""
+    return max(1, round(units * width))
+
+
 @dataclass(frozen=True)
 class GanSpec:
     name: str
     kind: Literal["series", "points", "image"]
     latent_dim: int
-    build_generator: Callable[[], object]
-    build_discriminator: Callable[[], object]
+    # build_generator(width=1.0), build_discriminator(width=1.0): the tutorial's networks, every
+    # hidden layer's channels/units times ``width`` (pretrain.<gan>.width); 1 = the tutorial's.
+    build_generator: Callable[..., object]
+    build_discriminator: Callable[..., object]
     # D's head, a ganflow.heads.Head (imported by each GAN's module, so that the classifier's
     # stage, which imports this module, depends on no GAN code): Head(1), p(real); Head(2),
     # (p(fake), p(real)) on one-hot labels (sine's tutorial).
