@@ -384,3 +384,19 @@ def test_plots_show_renders_every_gan(ci_repo):
         assert f"reports/{gan}/eval/plots/progress.gif" in html
         assert f"reports/{gan}/train/plots/images/samples/step_" in html
         assert f"reports/{gan}/train/plots/metrics/quality/score.tsv" in html
+
+
+def test_the_plots_page_renders_offline_in_chromium(ci_repo):
+    """`ganflow plots` on the real pipeline's outputs: in headless Chromium with the network cut
+    off, every chart draws and every image (sample grids, progress GIFs) loads."""
+    from browser import check_page
+
+    repo, env, _ = ci_repo
+    run(repo, env, "ganflow", "plots", "-o", "offline_plots")
+    artifacts = Path(os.environ.get("GANFLOW_TEST_ARTIFACTS") or REPO / "test-artifacts")
+    report = check_page(repo / "offline_plots/index.html", artifacts / "plots_page_pipeline.png")
+    print(f"plots page: {report.drawn}/{report.charts} charts drawn, {report.images_loaded}/"
+          f"{len(report.images)} images loaded; screenshot {report.screenshot}")
+    assert report.charts >= 4 * len(GAN_NAMES), report  # losses, accuracy and >= 2 quality charts each
+    assert report.ok(), report
+    assert sum(src.endswith("progress.gif") for src, _ in report.images) == len(GAN_NAMES)
