@@ -4,7 +4,8 @@ training curves and samples for one GAN.
 Image GANs are measured in the feature space of the evaluation CLASSIFIER (FCD, KID,
 classifier score, precision/recall/density/coverage; digit modes or ship score).
 Writes METRICS (metrics.json) and PLOTS/{losses,accuracy,samples}.png (+ labels.png for MNIST),
-and PLOTS/progress.gif: train's fixed-latent sample grids (LIVE/plots/images/samples) animated.
+PLOTS/progress/step_<step>.png (train's fixed-latent samples, LIVE/samples/*.npz, drawn) and
+PLOTS/progress.gif (those frames animated).
 """
 
 from pathlib import Path
@@ -28,6 +29,7 @@ def main() -> None:
 
     from ganflow import animate, evaluation, plots
     from ganflow.data.prepare import load_prepared
+    from ganflow.sampling import N_FIXED, SAMPLES_DIR
     from ganflow.modelio import load_model
     from ganflow.models import get_spec
 
@@ -40,9 +42,11 @@ def main() -> None:
     discriminator = load_model(args.models / "discriminator.keras")
     classifier = load_model(args.classifier) if args.classifier else None
     metrics, arrays = evaluation.evaluate(spec, params, generator, discriminator, train_x, test_x, history, classifier)
-    for name, fig in evaluation.figures(spec, history, arrays).items():
+    for name, fig in plots.evaluation_figures(spec, history, arrays).items():
         plots.save(fig, args.plots / name)
-    animate.progress_gif(sorted((args.live / "plots/images/samples").glob("step_*.png")), args.plots / "progress.gif")
+    real = train_x[:N_FIXED[spec.kind]] if spec.kind != "image" else None
+    animate.training_progress(spec.kind, args.gan, sorted((args.live / SAMPLES_DIR).glob("step_*.npz")), real,
+                              args.plots / "progress")
     write_json(args.metrics, metrics)
     print(f"evaluate {args.gan}: wrote {args.metrics} and {args.plots}/: "
           f"D accuracy held-out real {metrics['d_acc_real_heldout']:.3f}, fake {metrics['d_acc_fake']:.3f}")

@@ -121,8 +121,10 @@ def test_outputs_and_metrics_of_each_gan(ci_repo, gan):
         summary = json.loads((live / "metrics.json").read_text())
         assert summary["quality_best"]["score"] == pytest.approx(score["score"].min(), rel=1e-6)
         assert set(summary["quality_floor"]) == set(summary["quality"]) - {"score"}
-    samples = sorted((live / "plots/images/samples").glob("step_*.png"))
-    assert samples and samples[-1].name == f"step_{train['steps']:07d}.png"
+    arrays = sorted((live / "samples").glob("step_*.npz"))  # train writes arrays; evaluate draws them
+    assert arrays and arrays[-1].name == f"step_{train['steps']:07d}.npz"
+    samples = sorted((repo / f"reports/{gan}/eval/plots/progress").glob("step_*.png"))
+    assert [p.stem for p in samples] == [p.stem for p in arrays]
 
     metrics = json.loads((repo / f"reports/{gan}/eval/metrics.json").read_text())
     assert metrics["n_samples"] == params["evaluate"][gan]["n_samples"]
@@ -382,7 +384,7 @@ def test_plots_show_renders_every_gan(ci_repo):
         assert f"{gan}: D accuracy on real and on fake samples" in html
         assert f"reports/{gan}/eval/plots/samples.png" in html
         assert f"reports/{gan}/eval/plots/progress.gif" in html
-        assert f"reports/{gan}/train/plots/images/samples/step_" in html
+        assert f"reports/{gan}/eval/plots/progress/step_" in html
         assert f"reports/{gan}/train/plots/metrics/quality/score.tsv" in html
 
 

@@ -112,3 +112,16 @@ def test_evaluation_stands_apart_from_training():
         assert f"src/ganflow/{module}.py" not in evaluate
         assert not any(d == f"src/ganflow/{module}.py" for d in STAGES["evaluate@sine"][1])
     assert "src/ganflow/heads.py" not in import_closure(REPO / "stages/classifier.py")
+
+
+@pytest.mark.parametrize("script", ["stages/pretrain.py", "stages/train.py"])
+def test_training_depends_on_no_picture_code(script):
+    # training writes its fixed-latent samples as arrays and evaluate draws them, so restyling
+    # a figure or the GIF reruns no training stage (hours at full scale)
+    closure = import_closure(REPO / script)
+    for module in ("plots", "animate"):
+        assert f"src/ganflow/{module}.py" not in closure
+        for stage, (used, deps) in STAGES.items():
+            if used == script:
+                assert f"src/ganflow/{module}.py" not in deps, stage
+    assert "matplotlib" not in (REPO / "src/ganflow/loop.py").read_text()

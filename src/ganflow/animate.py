@@ -51,6 +51,24 @@ def progress_gif(pngs: Sequence[Path], path: str | Path, max_frames: int = 60, m
     return write_gif(frames, path, ms=ms)
 
 
+def training_progress(kind: str, name: str, samples: Sequence[Path], real: np.ndarray | None,
+                      out_dir: Path, max_frames: int = 60) -> list[Path]:
+    """Draw train's fixed-latent samples (``samples``: ``step_<step>.npz`` files, ``x`` in data
+    space, in step order) as ``out_dir/step_<step>.png`` (``real``: curves drawn beside the
+    generated ones), and ``out_dir/../progress.gif``; returns the PNGs."""
+    from ganflow import plots
+    from ganflow.data.io import load_npz
+
+    pngs = []
+    for path in samples:
+        x = load_npz(path, {"x": (None, None)})["x"]
+        shown = x.astype(np.float32) / 255.0 if kind == "image" else x
+        step = int(path.stem.split("_")[-1])
+        pngs.append(plots.save(plots.samples(kind, shown, real, f"{name}, step {step}"), out_dir / f"{path.stem}.png"))
+    progress_gif(pngs, out_dir.parent / "progress.gif", max_frames=max_frames)
+    return pngs
+
+
 def _atomic(path: str | Path, write) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

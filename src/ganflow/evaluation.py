@@ -1,5 +1,5 @@
 """Evaluating a trained GAN: discriminator accuracy, quality metrics beside their real-data
-floor, and the figures (training curves, samples).
+floor (the figures are ganflow.plots').
 
 The *floor* of a quality metric is its value for held-out real data in place of generated
 samples: what a perfect generator would score with the same number of samples.
@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 from scipy.stats import linregress
 
-from ganflow import plots
 from ganflow.errors import UserError
 from ganflow.metrics import curves, images
 from ganflow.models import GanSpec
@@ -162,19 +161,3 @@ def evaluate(spec: GanSpec, params, generator: keras.Model, discriminator: keras
         arrays["label_hist"] = images.label_histogram(p_gen)
         arrays["label_hist_real"] = images.label_histogram(p_real_)
     return metrics, arrays
-
-
-def figures(spec: GanSpec, history: pd.DataFrame, arrays: dict) -> dict:
-    """File name → figure for the evaluate stage's plots directory."""
-    generated, heldout = arrays["generated"], arrays["heldout"]
-    shown = spec.to_unit(generated[:32]) if spec.kind == "image" else generated
-    figs = {
-        "losses.png": plots.losses(history, f"{spec.name}: losses"),
-        "accuracy.png": plots.accuracy(history, f"{spec.name}: discriminator accuracy"),
-        "samples.png": plots.samples(spec.kind, shown, heldout, f"{spec.name}: generated samples"),
-    }
-    if spec.digit_labels and "label_hist" in arrays:
-        figs["labels.png"] = plots.label_histogram(
-            arrays["label_hist"], arrays["label_hist_real"], f"{spec.name}: predicted digit classes"
-        )
-    return figs

@@ -14,25 +14,26 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 from dvclive import Live
 
-from ganflow import plots, runtime
+from ganflow import runtime
 from ganflow.checkpoint import Checkpoint, CheckpointWriter
+from ganflow.data.io import save_npz
 from ganflow.ema import AveragedGenerator
 from ganflow.errors import UserError
 from ganflow.models import GanSpec
 from ganflow.monitor import BestGenerator, QualityMonitor
 from ganflow.progress import Progress
-from ganflow.sampling import generate
+from ganflow.sampling import N_FIXED, SAMPLES_DIR, fixed_latents, generate  # noqa: F401 (re-exported)
 from ganflow.data.batches import real_batches
 from ganflow.optimizers import make_optimizer
 from ganflow.training import GAN, DiscriminatorPretrainer, Recipe
 
-N_FIXED = {"image": 32, "series": 8, "points": 1000}
 
 
 class TrainingDiverged(UserError):
@@ -42,11 +43,6 @@ class TrainingDiverged(UserError):
 def check_batch(batch_size: int, n: int, key: str) -> None:
     if batch_size > n:
         raise UserError(f"{key}: batch size {batch_size} exceeds the {n} training samples")
-
-
-def fixed_latents(spec: GanSpec, seed: int) -> np.ndarray:
-    """The latent vectors whose samples are drawn across training (the same at every step)."""
-    return spec.latents(N_FIXED[spec.kind], seed)
 
 
 class LiveLogger(keras.callbacks.Callback):
@@ -72,22 +68,21 @@ class LiveLogger(keras.callbacks.Callback):
 
 
 class SampleWriter(keras.callbacks.Callback):
-    """Samples from fixed latents every ``every`` steps (and at the last step), as PNGs."""
+    """Samples from fixed latents every ``every`` steps (and at the last step), as arrays in data
+    space: ``<directory>/step_<step>.npz`` (``x``). Drawing them is evaluate's job, so that
+    restyling a picture reruns no training."""
 
-    def __init__(self, live: Live, spec: GanSpec, generator: Callable[[], keras.Model], z: np.ndarray,
-                 real: np.ndarray, every: int, steps_per_epoch: int, total: int):
+    def __init__(self, directory: Path, spec: GanSpec, generator: Callable[[], keras.Model], z: np.ndarray,
+                 every: int, steps_per_epoch: int, total: int):
         super().__init__()
-        self.live, self.spec, self.generator, self.z, self.real = live, spec, generator, z, real
+        self.dir, self.spec, self.generator, self.z = Path(directory), spec, generator, z
         self.every, self.per_epoch, self.total = every, steps_per_epoch, total
 
     def on_epoch_end(self, epoch, logs=None):
         step = (epoch + 1) * self.per_epoch
         if step % self.every and step != self.total:
             return
-        generated = generate(self.spec, self.generator(), self.z)
-        fig = plots.samples(self.spec.kind, generated, self.real, f"{self.spec.name}, step {step}")
-        self.live.log_image(f"samples/step_{step:07d}.png", fig)
-        plots.plt.close(fig)
+        save_npz(self.dir / f"step_{step:07d}.npz", x=self.spec.to_data(generate(self.spec, self.generator(), self.z, unit=False)))
 
 
 def pretrain_discriminator(spec: GanSpec, params, x: np.ndarray) -> tuple[keras.Model, keras.Model, dict]:
@@ -222,12 +217,11 @@ def train_adversarial(spec: GanSpec, train, networks: Callable[[], tuple[keras.M
     else:
         print(f"train {spec.name}: resuming from the checkpoint at step {start}")
     data = real_batches(x, params.batch_size, params.seed, start, params.steps)
-    real_for_plots = x[: N_FIXED[spec.kind]] if spec.kind != "image" else None
     shown = averaged.sync if gan.ema is not None else (lambda: gan.generator)
     with Live(live_dir, resume=start > 0, dvcyaml=None, save_dvc_exp=False, report=None) as live:
         callbacks = [
             LiveLogger(live, spec.name, params.log_every),
-            SampleWriter(live, spec, shown, fixed_latents(spec, params.seed), real_for_plots,
+            SampleWriter(Path(live_dir) / SAMPLES_DIR, spec, shown, fixed_latents(spec, params.seed),
                          params.sample_every, params.log_every, params.steps),
             Progress(f"train {spec.name}", params.steps, start, params.log_every),
         ]

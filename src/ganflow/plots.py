@@ -181,3 +181,20 @@ def samples(kind: str, generated: np.ndarray, real: np.ndarray | None, title: st
     if kind == "series":
         return sine_overlay(generated, real, title)
     return curve_scatter(generated, real, title)
+
+
+def evaluation_figures(spec, history: pd.DataFrame, arrays: dict) -> dict:
+    """File name → figure for the evaluate stage's plots directory: training curves, samples and
+    (MNIST) the predicted-label histogram (``arrays`` from ``ganflow.evaluation.evaluate``)."""
+    generated, heldout = arrays["generated"], arrays["heldout"]
+    shown = spec.to_unit(generated[:32]) if spec.kind == "image" else generated
+    figs = {
+        "losses.png": losses(history, f"{spec.name}: losses"),
+        "accuracy.png": accuracy(history, f"{spec.name}: discriminator accuracy"),
+        "samples.png": samples(spec.kind, shown, heldout, f"{spec.name}: generated samples"),
+    }
+    if spec.digit_labels and "label_hist" in arrays:
+        figs["labels.png"] = label_histogram(
+            arrays["label_hist"], arrays["label_hist_real"], f"{spec.name}: predicted digit classes"
+        )
+    return figs

@@ -25,6 +25,10 @@ from ganflow import GAN_NAMES
 from ganflow.errors import UserError
 from ganflow.models import GanSpec, get_spec
 
+# What train draws from fixed latents every sample_every steps (evaluate animates them): how many
+# samples per kind, and where in the DVCLive directory (step_<step>.npz, ``x`` in data space).
+N_FIXED = {"image": 32, "series": 8, "points": 1000}
+SAMPLES_DIR = "samples"
 MAX_SAMPLES = 100_000  # per call: a bound on memory (cifar_ship: 300 MB of uint8 images)
 
 
@@ -34,6 +38,11 @@ def generate(spec: GanSpec, generator: keras.Model, z: np.ndarray, unit: bool = 
     out = np.concatenate([keras.ops.convert_to_numpy(generator(z[i:i + chunk], training=False))
                           for i in range(0, len(z), chunk)])
     return spec.to_unit(out) if spec.kind == "image" and unit else out
+
+
+def fixed_latents(spec: GanSpec, seed: int) -> np.ndarray:
+    """The latent vectors whose samples are drawn across training (the same at every step)."""
+    return spec.latents(N_FIXED[spec.kind], seed)
 
 
 def slerp(z0: np.ndarray, z1: np.ndarray, t: float) -> np.ndarray:
