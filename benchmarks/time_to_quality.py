@@ -96,12 +96,12 @@ def run_one(gan: str, recipe: str, seed: int, doc: dict, budget_s: float, classi
     from ganflow.loop import train_adversarial
     from ganflow.modelio import load_model
     from ganflow.models import get_spec
-    from ganflow.params import _params
+    from ganflow.params import params_from
 
     doc = json.loads(json.dumps(doc))
     base, width = recipe_width(recipe, doc["pretrain"][gan].get("width", {}))
     doc["train"][gan] = recipe_block(doc["train"][gan], gan, base, seed)
-    params = _params(doc, Path("params.yaml"), "train", gan)
+    params = params_from(doc, Path("params.yaml"), "train", gan)
     spec = get_spec(gan)
     x = spec.to_model(load_prepared(gan, Path("data") / gan / "train.npz"))
     runtime.setup(seed, params.gan.deterministic, params.gan.intra_op_threads)

@@ -67,10 +67,18 @@ def image_quality(spec: GanSpec, feats_ref: np.ndarray, feats: np.ndarray, probs
     score = images.classifier_score(probs)
     out.update(classifier_score=score["mean"], classifier_score_std=score["std"])
     out.update(images.prdc(feats_ref, feats, k=5))
+    out.update(class_figures(spec, probs))
+    return out
+
+
+def class_figures(spec: GanSpec, probs: np.ndarray) -> dict[str, float]:
+    """What the classifier's labels say: digit modes and label KL (MNIST), the target class's
+    mean probability and share (cifar_ship: ship_score, ship_frac)."""
+    out: dict[str, float] = {}
     if spec.digit_labels:
         out["modes_covered"] = images.modes_covered(probs, min_frac=0.02)
         out["label_kl"] = images.label_kl_to_uniform(probs)
-    if spec.target_class is not None:  # cifar_ship: ship_score, ship_frac
+    if spec.target_class is not None:
         label, index = spec.target_class
         target = images.class_score(probs, index)
         out.update({f"{label}_score": target["mean_p"], f"{label}_frac": target["frac"]})
@@ -106,12 +114,7 @@ class TrainingQuality:
         out = {"fcd": images.frechet_distance(self.f_ref, feats)}
         out["kid"] = images.kid(self.f_ref, feats, subset_size=min(1000, self.n), seed=self.seed)["mean"]
         out["classifier_score"] = images.classifier_score(probs)["mean"]
-        if self.spec.digit_labels:
-            out["modes_covered"] = images.modes_covered(probs, min_frac=0.02)
-            out["label_kl"] = images.label_kl_to_uniform(probs)
-        if self.spec.target_class is not None:
-            label, index = self.spec.target_class
-            out[f"{label}_frac"] = images.class_score(probs, index)["frac"]
+        out.update(class_figures(self.spec, probs))
         return {k: float(v) for k, v in out.items()}
 
     def score(self, figures: dict) -> float:

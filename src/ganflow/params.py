@@ -313,10 +313,12 @@ def load_params(path: str | Path, stage: str, gan: str) -> Any:
     path = Path(path)
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}")
-    return _params(read_yaml(path), path, stage, gan)
+    return params_from(read_yaml(path), path, stage, gan)
 
 
-def _params(doc: dict, path: Path, stage: str, gan: str) -> Any:
+def params_from(doc: dict, path: Path, stage: str, gan: str) -> Any:
+    """Validated params of ``stage`` for ``gan`` from an already-read params document ``doc``
+    (``path`` names it in errors): what benchmarks use to run an edited copy of a params file."""
     section = _section(doc, path, stage, gan)
     prefix = f"{stage}.{gan}"
     if stage == "train":
@@ -337,5 +339,5 @@ def check_all(path: str | Path) -> int:
         raise UserError(f"{path}: unknown section '{unknown[0]}' (expected: {', '.join(STAGES)})")
     blocks = [(stage, block) for stage in STAGES for block in _BLOCKS[stage]]
     for stage, block in blocks:
-        _params(doc, path, stage, block)
+        params_from(doc, path, stage, block)
     return len(blocks)
