@@ -112,7 +112,7 @@ def run_one(gan: str, recipe: str, seed: int, doc: dict, budget_s: float, classi
                                                            spec.build_discriminator(width["d"])),
                                     x, live, quality=quality, budget_s=budget_s)
     if png is not None:
-        from ganflow.loop import N_FIXED, fixed_latents, generate
+        from ganflow.sampling import N_FIXED, fixed_latents, generate
 
         shown = generate(spec, trained.generator, fixed_latents(spec, seed))
         real = x[:N_FIXED[spec.kind]] if spec.kind != "image" else None

@@ -207,7 +207,8 @@ class ScriptedQuality:
 def test_training_keeps_the_best_generator_and_stops_after_patience_evaluations(tmp_path):
     import yaml
 
-    from ganflow.loop import generate, train_adversarial
+    from ganflow.loop import train_adversarial
+    from ganflow.sampling import generate
     from ganflow.params import load_params
 
     from conftest import REPO

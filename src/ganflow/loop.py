@@ -29,7 +29,7 @@ from ganflow.errors import UserError
 from ganflow.models import GanSpec
 from ganflow.monitor import BestGenerator, QualityMonitor
 from ganflow.progress import Progress
-from ganflow.sampling import N_FIXED, SAMPLES_DIR, fixed_latents, generate  # noqa: F401 (re-exported)
+from ganflow.sampling import SAMPLES_DIR, fixed_latents, generate
 from ganflow.data.batches import real_batches
 from ganflow.optimizers import make_optimizer
 from ganflow.training import GAN, DiscriminatorPretrainer, Recipe
