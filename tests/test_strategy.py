@@ -102,6 +102,34 @@ def test_multi_worker_on_two_local_processes_matches_one_device(one_device, tmp_
         assert worker["replicas"] == 2
         assert max_abs_diff(one_device, worker) < SAME_UP_TO_ROUNDING
     assert workers[0]["sha256"] == workers[1]["sha256"]  # the workers hold the same model
+    assert (tmp_path / "w0" / "live" / "metrics.json").is_file()  # the chief logs
+
+
+def test_a_non_chief_worker_opens_no_dvclive_and_leaves_no_files(monkeypatch, tmp_path):
+    # Two DVCLive runs in one DVC repo race over its signal files at their end (a worker's
+    # FileNotFoundError failed CI once), so only the chief may open one.
+    import tempfile
+
+    from ganflow import loop
+    from ganflow.data.synth import curve_points
+    from ganflow.models import get_spec
+    from ganflow.params import TrainGanParams, TrainParams
+
+    def no_live(*args, **kwargs):
+        raise AssertionError("a non-chief worker opened DVCLive")
+
+    monkeypatch.setattr(loop, "Live", no_live)
+    monkeypatch.setattr(runtime, "is_chief", lambda strategy: False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    runtime.setup(7)
+    spec = get_spec("curve")
+    train = TrainParams(lr=0.001, strategy="default", gan=TrainGanParams(
+        seed=3, steps=20, batch_size=64, log_every=10, sample_every=10, checkpoint_every=20))
+    trained = loop.train_adversarial(spec, train, lambda: (spec.build_generator(), spec.build_discriminator()),
+                                     curve_points(np.random.default_rng(0), 512)["x"], str(tmp_path / "live"))
+    assert trained.steps_run == 20 and not trained.chief
+    assert not (tmp_path / "live").exists() and list((tmp_path / "tmp").glob("ganflow-*")) == []
 
 
 @needs_16_bit_kernels

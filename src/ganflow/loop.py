@@ -67,6 +67,26 @@ class LiveLogger(keras.callbacks.Callback):
         self.live.next_step()
 
 
+class WorkerLog:
+    """What a multi-worker cluster's other workers log to: nothing. (A DVCLive ``Live`` finds the
+    DVC repo from the working directory, and two of them in one repo race over its signal files.)"""
+
+    def __init__(self):
+        self.step, self.summary = 0, {}
+
+    def log_metric(self, name, value):
+        pass
+
+    def next_step(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 class SampleWriter(keras.callbacks.Callback):
     """Samples from fixed latents every ``every`` steps (and at the last step), as arrays in data
     space: ``<directory>/step_<step>.npz`` (``x``). Drawing them is evaluate's job, so that
@@ -195,8 +215,8 @@ def train_adversarial(spec: GanSpec, train, networks: Callable[[], tuple[keras.M
     averaged G is measured every ``eval_every`` steps and the best one returned
     (:mod:`ganflow.monitor`). With a ``checkpoint``, resumes from its last matching state (see
     :mod:`ganflow.checkpoint`) and saves one every ``params.checkpoint_every`` steps. On a
-    multi-worker cluster only the chief logs and checkpoints; the other workers log to a
-    temporary directory. ``budget_s`` (benchmarks) stops at the first evaluation after that
+    multi-worker cluster only the chief logs and checkpoints; the other workers log nothing
+    (:class:`WorkerLog`) and write their samples to a temporary directory, removed at the end. ``budget_s`` (benchmarks) stops at the first evaluation after that
     many seconds of training.
     """
     params = train.gan
@@ -218,7 +238,9 @@ def train_adversarial(spec: GanSpec, train, networks: Callable[[], tuple[keras.M
         print(f"train {spec.name}: resuming from the checkpoint at step {start}")
     data = real_batches(x, params.batch_size, params.seed, start, params.steps)
     shown = averaged.sync if gan.ema is not None else (lambda: gan.generator)
-    with Live(live_dir, resume=start > 0, dvcyaml=None, save_dvc_exp=False, report=None) as live:
+    log = (Live(live_dir, resume=start > 0, dvcyaml=None, save_dvc_exp=False, report=None) if chief
+           else WorkerLog())
+    with log as live:
         callbacks = [
             LiveLogger(live, spec.name, params.log_every),
             SampleWriter(Path(live_dir) / SAMPLES_DIR, spec, shown, fixed_latents(spec, params.seed),
@@ -241,6 +263,8 @@ def train_adversarial(spec: GanSpec, train, networks: Callable[[], tuple[keras.M
                           steps_per_epoch=params.log_every, verbose=0, shuffle=False, callbacks=callbacks)
         wall = time.perf_counter() - t0
     steps_run = len(history.epoch) * params.log_every
+    if not chief:
+        shutil.rmtree(live_dir, ignore_errors=True)
     if checkpoint:
         checkpoint.complete(start + steps_run)
     generator = gan.generator
