@@ -6,8 +6,8 @@
       D.trainable = True;  D.train_on_batch(concat(real, fake), targets)
       D.trainable = False; GAN.train_on_batch(z', ones)     # GAN = Sequential([G, D])
 
-* :class:`FusedLoop` (B): the pipeline's own step: :class:`ganflow.training.GAN` compiled as
-  :func:`ganflow.loop.train_adversarial` compiles it, fed by :func:`ganflow.data.batches.real_batches`,
+* :class:`FusedLoop` (B): the pipeline's own step: :class:`ganflow.training.step.GAN` compiled as
+  :func:`ganflow.training.loop.train_adversarial` compiles it, fed by :func:`ganflow.data.batches.real_batches`,
   run by calling its compiled train function (``steps_per_execution`` steps per call).
 
 Keras 3 and the frozen discriminator
@@ -32,9 +32,9 @@ import keras
 import numpy as np
 
 from ganflow.models import GanSpec
-from ganflow.loop import build_gan
+from ganflow.training.loop import build_gan
 from ganflow.models.layers import Dropout
-from ganflow.optimizers import make_optimizer
+from ganflow.training.optimizers import make_optimizer
 from ganflow.data.batches import real_batches
 
 PHASES = ("predict", "d_train_on_batch", "gan_train_on_batch")

@@ -4,7 +4,7 @@
                                    [--batch 32] [--steps 2] [--repeats 7]
 
 For each GAN, in one process: two copies of the train stage's compiled GAN
-(``ganflow.loop.build_gan`` with ``train.<gan>.precision`` = float32, and = ``--policy``), on
+(``ganflow.training.loop.build_gan`` with ``train.<gan>.precision`` = float32, and = ``--policy``), on
 the same synthetic data; after one warm-up call each, timings alternate F P F P ...,
 ``--repeats`` of ``--steps`` steps each; ms/step = median / steps. Prints one line per GAN and
 writes JSON (``--out``). Whether a policy is also as good (quality metrics) is a separate,

@@ -3,7 +3,7 @@
 For each GAN, in one process on one machine, one run after the other (never two at once): each
 recipe × seed trains from a fresh G and D (no discriminator pretraining: the same for both
 recipes) on the pipeline's training data, with the train stage's code
-(:func:`ganflow.loop.train_adversarial`), measuring the in-training quality
+(:func:`ganflow.training.loop.train_adversarial`), measuring the in-training quality
 (:class:`ganflow.evaluation.TrainingQuality`, on ``eval_samples`` samples) on a grid of
 budget / 20 seconds of training (checked between compiled calls of ``LOG_EVERY`` steps), until
 the budget of training seconds (wall time, evaluation excluded) is spent.
@@ -93,7 +93,7 @@ def run_one(gan: str, recipe: str, seed: int, doc: dict, budget_s: float, classi
     from ganflow import plots, runtime
     from ganflow.data.prepare import load_prepared
     from ganflow.evaluation import TrainingQuality
-    from ganflow.loop import train_adversarial
+    from ganflow.training.loop import train_adversarial
     from ganflow.modelio import load_model
     from ganflow.models import get_spec
     from ganflow.params import params_from

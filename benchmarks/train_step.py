@@ -9,8 +9,8 @@ A  the tutorials' loop, made correct for Keras 3 (see benchmarks/loops.py): per 
    ``GAN = Sequential([G, D])``, with ``D.trainable`` set True before D's call and False before
    the combined model's. A verified warm-up step asserts that D's call changes D's weights and
    that the combined model's call changes G's and leaves D's bit-identical.
-B  the pipeline's fused ``GAN.train_step`` (ganflow.training), compiled as the train stage
-   compiles it (ganflow.loop.train_adversarial: optimizers and learning rates, ``jit_compile``
+B  the pipeline's fused ``GAN.train_step`` (ganflow.training.step), compiled as the train stage
+   compiles it (ganflow.training.loop.train_adversarial: optimizers and learning rates, ``jit_compile``
    and ``steps_per_execution = log_every`` from the params file), fed by ``real_batches``; timed
    by calling its compiled train function, ``steps_per_execution`` steps per call. When a
    timing's steps are not a multiple of ``log_every`` (the conv GANs' few slow steps), one

@@ -21,7 +21,7 @@ def main() -> None:
     params = load_params(args.params, "pretrain", args.gan)
 
     from ganflow.data.prepare import load_prepared
-    from ganflow.loop import pretrain_discriminator
+    from ganflow.training.loop import pretrain_discriminator
     from ganflow.modelio import save_model
     from ganflow.models import get_spec
 

@@ -26,10 +26,10 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params(args.params, "train", args.gan)
 
-    from ganflow.checkpoint import Checkpoint, file_digest, fingerprint
+    from ganflow.training.checkpoint import Checkpoint, file_digest, fingerprint
     from ganflow.data.prepare import load_prepared
     from ganflow.evaluation import TrainingQuality
-    from ganflow.loop import train_adversarial
+    from ganflow.training.loop import train_adversarial
     from ganflow.modelio import load_model, save_model
     from ganflow.models import get_spec
 

@@ -29,7 +29,7 @@ def main(gan: str, strategy_name: str, precision: str, workdir: str) -> dict:
     import numpy as np
 
     from ganflow.data.synth import curve_points, sine_curves
-    from ganflow.loop import train_adversarial
+    from ganflow.training.loop import train_adversarial
     from ganflow.models import get_spec
     from ganflow.params import TrainGanParams, TrainParams
 

@@ -1,4 +1,4 @@
-"""ganflow.augment: DiffAugment's ops, their ranges and fills, determinism, gradients, dtypes,
+"""ganflow.training.augment: DiffAugment's ops, their ranges and fills, determinism, gradients, dtypes,
 unknown batch size, and the per-sample draws under a two-replica MirroredStrategy.
 
 Run as a script (``python tests/test_augment.py``), this file is the strategy test's fresh
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ganflow.augment import POLICIES, augment, parse_policy
+from ganflow.training.augment import POLICIES, augment, parse_policy
 
 H, W = 16, 24  # not square, so H and W mixed up shows; no .5 to round: shifts ±2, ±3; cutout 8 × 12
 RY, RX, SH, SW = 2, 3, 8, 12

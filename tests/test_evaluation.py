@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from ganflow.evaluation import divergence
-from ganflow.loop import LiveLogger, TrainingDiverged
+from ganflow.training.loop import LiveLogger, TrainingDiverged
 
 
 def history(d_acc, g_loss):

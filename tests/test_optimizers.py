@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from ganflow.models import get_spec
-from ganflow.optimizers import FusedAdam, make_optimizer
+from ganflow.training.optimizers import FusedAdam, make_optimizer
 
 
 def run(optimizer, steps=20):

@@ -358,7 +358,7 @@ def test_queued_sweep_runs_in_workers_and_shows_in_exp_show_and_plots_diff(ci_re
     assert set(runs) == {0.0003, 0.0005}
     run(repo, env, "dvc", "plots", "diff", runs[0.0003], runs[0.0005], "-o", "sweep_plots")
     html = (repo / "sweep_plots/index.html").read_text()
-    assert "curve: D and G loss" in html and runs[0.0003] in html and runs[0.0005] in html
+    assert "reports/curve/train/plots/metrics/d_loss.tsv" in html and runs[0.0003] in html and runs[0.0005] in html
 
 
 def test_exp_run_with_new_lr_reruns_train_and_evaluate_only(ci_repo):
@@ -380,8 +380,8 @@ def test_plots_show_renders_every_gan(ci_repo):
     run(repo, env, "dvc", "plots", "show", "-o", "plots_html")
     html = (repo / "plots_html/index.html").read_text()
     for gan in GAN_NAMES:
-        assert f"{gan}: D and G loss" in html
-        assert f"{gan}: D accuracy on real and on fake samples" in html
+        for curve in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake"):  # dvc.yaml: the folder
+            assert f"reports/{gan}/train/plots/metrics/{curve}.tsv" in html
         assert f"reports/{gan}/eval/plots/samples.png" in html
         assert f"reports/{gan}/eval/plots/progress.gif" in html
         assert f"reports/{gan}/eval/plots/progress/step_" in html

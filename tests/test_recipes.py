@@ -7,16 +7,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ganflow import augment, losses, runtime
+from ganflow import runtime
+from ganflow.training import augment, losses
 from ganflow.data import synth
 from ganflow.data.batches import real_batches
-from ganflow.ema import EMA, AveragedGenerator, calibrate_batchnorm
+from ganflow.training.ema import EMA, AveragedGenerator, calibrate_batchnorm
 from ganflow.heads import Head
 from ganflow.models import get_spec
-from ganflow.monitor import BestGenerator
-from ganflow.optimizers import make_optimizer
+from ganflow.training.monitor import BestGenerator
+from ganflow.training.optimizers import make_optimizer
 from ganflow.params import AUGMENT_OPS
-from ganflow.training import GAN, Recipe
+from ganflow.training.step import GAN, Recipe
 
 
 def make_gan(name="curve", seed=0, recipe=Recipe(), per_call=5):
@@ -207,7 +208,7 @@ class ScriptedQuality:
 def test_training_keeps_the_best_generator_and_stops_after_patience_evaluations(tmp_path):
     import yaml
 
-    from ganflow.loop import train_adversarial
+    from ganflow.training.loop import train_adversarial
     from ganflow.sampling import generate
     from ganflow.params import load_params
 
@@ -236,7 +237,7 @@ def test_augmentation_of_a_curve_gan_is_refused_naming_the_key(tmp_path):
     from conftest import REPO
 
     from ganflow.errors import UserError
-    from ganflow.loop import recipe
+    from ganflow.training.loop import recipe
     from ganflow.params import load_params
 
     doc = yaml.safe_load((REPO / "params.ci.yaml").read_text())

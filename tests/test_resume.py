@@ -100,7 +100,7 @@ def test_a_params_change_ignores_the_stale_checkpoint(workdir):
 
 
 def test_file_digest_follows_names_and_bytes(tmp_path):
-    from ganflow.checkpoint import file_digest
+    from ganflow.training.checkpoint import file_digest
 
     d = tmp_path / "init"
     (d / "sub").mkdir(parents=True)

@@ -110,7 +110,7 @@ def test_a_non_chief_worker_opens_no_dvclive_and_leaves_no_files(monkeypatch, tm
     # FileNotFoundError failed CI once), so only the chief may open one.
     import tempfile
 
-    from ganflow import loop
+    from ganflow.training import loop
     from ganflow.data.synth import curve_points
     from ganflow.models import get_spec
     from ganflow.params import TrainGanParams, TrainParams

@@ -10,10 +10,10 @@ from ganflow.data import synth
 from ganflow.models import get_spec
 from ganflow.data.batches import real_batches
 from ganflow.heads import Head
-from ganflow.losses import cross_entropy
-from ganflow.optimizers import make_optimizer
-from ganflow.checkpoint import training_variables
-from ganflow.training import GAN, DiscriminatorPretrainer
+from ganflow.training.losses import cross_entropy
+from ganflow.training.optimizers import make_optimizer
+from ganflow.training.checkpoint import training_variables
+from ganflow.training.step import GAN, DiscriminatorPretrainer
 
 
 def values(variables):

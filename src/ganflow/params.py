@@ -98,11 +98,11 @@ class LrScale(_Params):
     d: Annotated[Float, Field(gt=0, le=1000)] = 1.0
 
 
-AUGMENT_OPS = ("translation", "cutout", "color")  # ganflow.augment.POLICIES (a test checks)
+AUGMENT_OPS = ("translation", "cutout", "color")  # ganflow.training.augment.POLICIES (a test checks)
 
 
 class EmaParams(_Params):
-    """EMA of G's weights (ganflow.ema): the averaged G is sampled, evaluated and saved.
+    """EMA of G's weights (ganflow.training.ema): the averaged G is sampled, evaluated and saved.
     ``decay`` 0 = no EMA."""
 
     decay: Annotated[Float, Field(ge=0, lt=1)] = 0.0
@@ -147,7 +147,7 @@ class TrainGanParams(_Params):
     # on GPU it can slow some kernels (cuDNN picks deterministic algorithms).
     deterministic: StrictBool = True
     # --- the recipe beyond the tutorials' (each off by default: then the step is the tutorial's)
-    # nonsaturating: the tutorials' cross-entropy; hinge: SAGAN/BigGAN's (ganflow.losses).
+    # nonsaturating: the tutorials' cross-entropy; hinge: SAGAN/BigGAN's (ganflow.training.losses).
     loss: Literal["nonsaturating", "hinge"] = "nonsaturating"
     # DiffAugment ops applied to everything D sees, comma-separated (image GANs): translation,
     # cutout, color. "" = none.
@@ -184,7 +184,7 @@ class TrainGanParams(_Params):
 
 
 def _augment_ops(policy: str) -> tuple[str, ...]:
-    """The ops of a policy string, as ganflow.augment.parse_policy reads it ('' = none)."""
+    """The ops of a policy string, as ganflow.training.augment.parse_policy reads it ('' = none)."""
     ops = tuple(op.strip() for op in policy.split(",")) if policy.strip() else ()
     for op in ops:
         if op not in AUGMENT_OPS or ops.count(op) > 1:

@@ -5,7 +5,7 @@ D: Reshape(50, 1) → Conv1D(50, 5, relu) → Dropout(0.25) → Flatten
    → Dense(50) → Dense(2, sigmoid)                                      115,452 params
 
 D's head is the tutorial's: two sigmoid units trained with binary cross-entropy on one-hot
-[fake, real] labels, each unit its own term (see ``ganflow.losses``); D calls a sample real
+[fake, real] labels, each unit its own term (see ``ganflow.training.losses``); D calls a sample real
 when the "real" unit is above the "fake" one.
 """
 

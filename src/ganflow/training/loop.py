@@ -22,17 +22,17 @@ import tensorflow as tf
 from dvclive import Live
 
 from ganflow import runtime
-from ganflow.checkpoint import Checkpoint, CheckpointWriter
+from ganflow.training.checkpoint import Checkpoint, CheckpointWriter
 from ganflow.data.io import save_npz
-from ganflow.ema import AveragedGenerator
+from ganflow.training.ema import AveragedGenerator
 from ganflow.errors import UserError
 from ganflow.models import GanSpec
-from ganflow.monitor import BestGenerator, QualityMonitor
+from ganflow.training.monitor import BestGenerator, QualityMonitor
 from ganflow.progress import Progress
 from ganflow.sampling import SAMPLES_DIR, fixed_latents, generate
 from ganflow.data.batches import real_batches
-from ganflow.optimizers import make_optimizer
-from ganflow.training import GAN, DiscriminatorPretrainer, Recipe
+from ganflow.training.optimizers import make_optimizer
+from ganflow.training.step import GAN, DiscriminatorPretrainer, Recipe
 
 
 
@@ -155,7 +155,7 @@ class Trained:
     chief: bool  # False on a multi-worker cluster's other workers, which write nothing
     quality_time_s: float = 0.0  # of wall_time_s, spent on in-training quality
     best_step: int | None = None  # the step whose generator was kept
-    quality_history: list | None = None  # per evaluation (ganflow.monitor.QualityMonitor.history)
+    quality_history: list | None = None  # per evaluation (ganflow.training.monitor.QualityMonitor.history)
 
 
 def recipe(spec: GanSpec, gp) -> Recipe:
@@ -213,8 +213,8 @@ def train_adversarial(spec: GanSpec, train, networks: Callable[[], tuple[keras.M
 
     With ``quality`` (a :class:`ganflow.evaluation.TrainingQuality`) and ``eval_every``, the
     averaged G is measured every ``eval_every`` steps and the best one returned
-    (:mod:`ganflow.monitor`). With a ``checkpoint``, resumes from its last matching state (see
-    :mod:`ganflow.checkpoint`) and saves one every ``params.checkpoint_every`` steps. On a
+    (:mod:`ganflow.training.monitor`). With a ``checkpoint``, resumes from its last matching state (see
+    :mod:`ganflow.training.checkpoint`) and saves one every ``params.checkpoint_every`` steps. On a
     multi-worker cluster only the chief logs and checkpoints; the other workers log nothing
     (:class:`WorkerLog`) and write their samples to a temporary directory, removed at the end. ``budget_s`` (benchmarks) stops at the first evaluation after that
     many seconds of training.

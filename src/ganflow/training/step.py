@@ -4,22 +4,22 @@
 holds G and D, and one :meth:`GAN.train_step` that does both updates with ``GradientTape``
 inside the ``tf.function`` Keras compiles for ``fit``: D's update applies gradients to D's
 trainable variables only, G's to G's only. Losses are computed on D's logits
-(:mod:`ganflow.heads`, :mod:`ganflow.losses`).
+(:mod:`ganflow.heads`, :mod:`ganflow.training.losses`).
 
 Input is a dataset of ``(steps, real_batch)`` (:func:`ganflow.data.batches.real_batches`).
 Every random draw in a step (real-batch indices, latent vectors, label noise) is a stateless
 function of ``(seed, step)``, so a run is bitwise reproducible on CPU and can resume at any
 step; so are D's Dropout masks (:meth:`GAN._d_logits`), not drawn from the layers' seed-generator
 variables (with those, identical runs differed: README "Reproducibility"). The step
-is written once for every ``tf.distribute`` strategy (:mod:`ganflow.distribute`).
+is written once for every ``tf.distribute`` strategy (:mod:`ganflow.training.distribute`).
 
 :class:`DiscriminatorPretrainer` reuses the same D update against a fixed fake source: the
 initial generator, or uniform noise (the ``curve`` tutorial).
 
 A :class:`Recipe` adds what the tutorials lack, each off by default (then the step is today's,
-bitwise): the hinge loss (:mod:`ganflow.losses`), differentiable augmentation of everything D
-sees (:mod:`ganflow.augment`), a lazy R1 penalty on D's gradient at real samples, and an EMA
-of G's weights (:mod:`ganflow.ema`). Their random draws come from keys of their own, folded
+bitwise): the hinge loss (:mod:`ganflow.training.losses`), differentiable augmentation of everything D
+sees (:mod:`ganflow.training.augment`), a lazy R1 penalty on D's gradient at real samples, and an EMA
+of G's weights (:mod:`ganflow.training.ema`). Their random draws come from keys of their own, folded
 from the update's key, so switching one on leaves every other draw as it was.
 """
 
@@ -30,10 +30,10 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
-from ganflow import augment, losses
-from ganflow.distribute import all_finite, replica_slice, scaled
+from ganflow.training import augment, losses
+from ganflow.training.distribute import all_finite, replica_slice, scaled
 from ganflow.heads import Head
-from ganflow.ema import EMA
+from ganflow.training.ema import EMA
 from ganflow.models.layers import dropout_seed
 
 METRICS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake", "nonfinite")
@@ -46,7 +46,7 @@ class Recipe:
     """The training recipe beyond the tutorials' (defaults: the tutorials' step)."""
 
     loss: losses.Loss = "nonsaturating"
-    augment: tuple[str, ...] = ()  # DiffAugment ops (ganflow.augment), of real and fake alike
+    augment: tuple[str, ...] = ()  # DiffAugment ops (ganflow.training.augment), of real and fake alike
     data_range: tuple[float, float] = (0.0, 1.0)  # the images' range, for augmentation
     r1_gamma: float = 0.0  # R1 weight (0: off): gamma/2 · E||grad_x D(x)||^2 on (augmented) reals
     r1_every: int = 16  # lazy R1: every this many steps, weighted by it (StyleGAN2)

@@ -20,7 +20,7 @@ import time
 import keras
 import numpy as np
 
-from ganflow.ema import AveragedGenerator
+from ganflow.training.ema import AveragedGenerator
 
 
 class BestGenerator:

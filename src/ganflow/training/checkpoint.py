@@ -43,7 +43,7 @@ def file_digest(path: str | Path) -> str:
 
 def training_variables(gan, extra=()) -> list:
     """Every variable whose value a resumed run needs, in a fixed order: G, D, both optimizers,
-    G's EMA (when on) and ``extra`` (the best generator kept so far, ganflow.monitor)."""
+    G's EMA (when on) and ``extra`` (the best generator kept so far, ganflow.training.monitor)."""
     return [
         *gan.generator.variables,
         *gan.discriminator.variables,

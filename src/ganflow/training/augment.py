@@ -23,7 +23,7 @@ get the same fill, which is what matters to D.
 Determinism: the output is a pure function of ``(x, key)``. Op ``name`` draws from
 ``stateless_fold_in(key, POLICIES.index(name))``, so adding or dropping one op leaves the other
 ops' draws as they were. Every per-sample parameter is drawn for the global batch and sliced to
-this replica's rows (:func:`ganflow.distribute.replica_slice`), so R replicas augment exactly
+this replica's rows (:func:`ganflow.training.distribute.replica_slice`), so R replicas augment exactly
 as one device would.
 
 The train step applies it to real and fake images alike, in both D's and G's passes.
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from ganflow.distribute import replica_slice
+from ganflow.training.distribute import replica_slice
 
 POLICIES = ("translation", "cutout", "color")
 ORDER = ("color", "translation", "cutout")  # DiffAugment's
