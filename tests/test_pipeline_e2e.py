@@ -373,6 +373,10 @@ def test_exp_run_with_new_lr_reruns_train_and_evaluate_only(ci_repo):
     metrics = data["metrics"]
     for gan in GAN_NAMES:
         assert "d_acc_fake" in metrics[f"reports/{gan}/eval/metrics.json"]["data"]
+    # the per-GAN summary reads any experiment, and differs from the workspace's (another lr)
+    summary = run(repo, env, "ganflow", "results", "--exp", "lr4e-4").stdout
+    assert all(f"\n{gan} (train" in summary for gan in GAN_NAMES), summary
+    assert summary != run(repo, env, "ganflow", "results").stdout
 
 
 def test_plots_show_renders_every_gan(ci_repo):

@@ -2,8 +2,11 @@
 
     ganflow sample --gan mnist_dcgan --out samples.png     # samples, interpolations (ganflow.sample)
     ganflow plots                                          # the offline plots page (ganflow.plots_page)
+    ganflow repro                                          # dvc repro, timing each stage (ganflow.runrecord)
+    ganflow results                                        # each GAN's headline figures (ganflow.results)
 
-The pipeline itself runs with DVC (``dvc repro``); these commands read what it produced.
+The pipeline itself runs with DVC (``dvc repro``, or ``ganflow repro`` to time its stages); the
+other commands read what it produced.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import sys
 from ganflow.errors import run_cli
 
 COMMANDS = {"sample": ("ganflow.sample", "samples and latent interpolations from a trained generator"),
-            "plots": ("ganflow.plots_page", "dvc plots show as a page that renders offline")}
+            "plots": ("ganflow.plots_page", "dvc plots show as a page that renders offline"),
+            "repro": ("ganflow.runrecord", "dvc repro, recording each stage's wall time"),
+            "results": ("ganflow.results", "each GAN's headline figures beside target and floor")}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,96 @@
+"""``ganflow repro``: ``dvc repro`` with each stage's wall time recorded.
+
+    ganflow repro                        # = dvc repro, plus reports/run.json
+    ganflow repro evaluate@mnist_mlp     # any dvc repro arguments
+    ganflow repro --record docs/reference-run.json    # the committed reference run's record
+
+DVC's output passes through unchanged. A stage's time runs from DVC's "Running stage" line to
+its "Updating lock file" line (so DVC's own hashing of the outputs is included). The record
+merges across runs: each stage keeps its latest time, with the CPU it ran on, so a run resumed
+after a kill, or spread over sessions, still has one time per stage. Times live outside the
+pipeline's outputs, which stay bitwise reproducible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ganflow.errors import UserError
+from ganflow.machine import cpu_label
+
+RECORD = Path("reports/run.json")
+RUNNING = re.compile(r"^Running stage '([^']+)'")
+LOCKED = re.compile(r"^Updating lock file")
+def load_record(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    try:
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not a run record ({exc.msg})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("stages", {}), dict):
+        raise UserError(f"{path}: not a run record (no 'stages' table)")
+    return record
+
+
+def stage_times(lines, clock=time.monotonic, echo=None):
+    """(stage, seconds) for each stage DVC ran, read from its output ``lines`` as they come."""
+    current, start = None, 0.0
+    for line in lines:
+        if echo:
+            echo(line)
+        now = clock()
+        if (m := RUNNING.match(line)) is not None:
+            current, start = m.group(1), now
+        elif LOCKED.match(line) and current is not None:
+            yield current, now - start
+            current = None
+
+
+def _commit() -> str:
+    proc = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
+    # what the run itself rewrites (dvc.lock, the metrics, this record) does not count
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!dvc.lock",
+                            ":!reports", ":!docs/*.json"], capture_output=True, text=True)
+    sha = proc.stdout.strip() if proc.returncode == 0 else "unknown"
+    return sha + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def save(path: Path, record: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    path = RECORD
+    if "--record" in argv:
+        i = argv.index("--record")
+        if i + 1 >= len(argv):
+            raise UserError("--record: needs a path")
+        path = Path(argv[i + 1])
+        del argv[i:i + 2]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UserError(f"{path}: not writable")
+    record = load_record(path)
+    cpu = cpu_label()
+    proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+    for stage, seconds in stage_times(proc.stdout, echo=lambda line: print(line, end="", flush=True)):
+        record.setdefault("stages", {})[stage] = {
+            "wall_s": round(seconds, 1), "cpu": cpu,
+            "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        record.update(commit=_commit(), finished=record["stages"][stage]["finished"])
+        save(path, record)  # after each stage: a killed run keeps what it measured
+    if proc.wait():
+        raise SystemExit(proc.returncode)
