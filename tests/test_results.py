@@ -4,6 +4,7 @@ repro (dvc repro with each stage's wall time recorded)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -101,7 +102,10 @@ def dvc_repo(path: Path) -> Path:
 
 
 def ganflow(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ganflow", *args], cwd=cwd, capture_output=True, text=True)
+    # as on a user's machine: output to a pipe is block-buffered unless the command says otherwise
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return subprocess.run([sys.executable, "-m", "ganflow", *args], cwd=cwd, capture_output=True, text=True,
+                          env=env)
 
 
 def test_repro_records_each_stage_and_merges_reruns(tmp_path):

@@ -111,7 +111,9 @@ def markdown(table: list[Row], record: dict) -> str:
     stages = record.get("stages", {})
     total = sum(s["wall_s"] for s in stages.values())
     cpus = sorted({s.get("cpu", "?") for s in stages.values()})
-    out = [f"Reference run of `dvc repro` on params.yaml at commit `{record.get('commit', '?')[:10]}` "
+    commits = ", ".join(f"`{c[:10]}`" for c in dict.fromkeys(s.get("commit", record.get("commit", "?"))
+                                                               for s in stages.values()))
+    out = [f"Reference run of `dvc repro` on params.yaml at commit {commits} "
            f"(finished {record.get('finished', '?')}), CPU: {'; '.join(cpus)}. "
            f"Stage wall times add up to **{total / 60:.0f} min**.", "",
            "| GAN | figure | value | real-data floor | target | met |", "|---|---|---:|---:|---|---|"]

@@ -83,14 +83,16 @@ def main(argv: list[str] | None = None) -> None:
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise UserError(f"{path}: not writable")
     record = load_record(path)
-    cpu = cpu_label()
+    cpu, commit = cpu_label(), _commit()  # the code that runs: as it is when the run starts
+    # unbuffered: DVC's lines must arrive as it prints them, not in blocks at the end
     proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro", *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+                            stderr=subprocess.STDOUT, text=True, bufsize=1,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
     for stage, seconds in stage_times(proc.stdout, echo=lambda line: print(line, end="", flush=True)):
         record.setdefault("stages", {})[stage] = {
-            "wall_s": round(seconds, 1), "cpu": cpu,
+            "wall_s": round(seconds, 1), "cpu": cpu, "commit": commit,
             "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-        record.update(commit=_commit(), finished=record["stages"][stage]["finished"])
+        record.update(commit=commit, finished=record["stages"][stage]["finished"])
         save(path, record)  # after each stage: a killed run keeps what it measured
     if proc.wait():
         raise SystemExit(proc.returncode)
