@@ -119,8 +119,8 @@ def markdown(table: list[Row], record: dict) -> str:
            "| GAN | figure | value | real-data floor | target | met |", "|---|---|---:|---:|---|---|"]
     out += [f"| `{r.gan}` | {r.figure} | {_num(r.value)} | {_num(r.floor)} | {r.target} | {_mark(r.ok)} |"
             for r in table]
-    out += ["", "| stage | wall min |", "|---|---:|"]
-    out += [f"| `{name}` | {s['wall_s'] / 60:.1f} |" for name, s in stages.items()]
+    out += ["", "| stage | wall s |", "|---|---:|"]
+    out += [f"| `{name}` | {s['wall_s']:.1f} |" for name, s in stages.items()]
     return "\n".join(out)
 
 
