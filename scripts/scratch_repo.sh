@@ -8,9 +8,11 @@ dest=${1:?usage: scratch_repo.sh DEST [PARAMS_FILE]}
 params=${2:-}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$dest"
-# Tracked files plus untracked ones git does not ignore; DVC outputs, .venv and dvc.lock (which
-# describes runs with other params and a cache that is not here) stay behind.
-(cd "$repo" && git ls-files -z --cached --others --exclude-standard | grep -zv '^dvc.lock$') |
+# Tracked files plus untracked ones git does not ignore; DVC outputs, .venv, dvc.lock and the
+# metrics kept in git beside it (they describe a run with other params and a cache that is not
+# here) stay behind.
+(cd "$repo" && git ls-files -z --cached --others --exclude-standard |
+   grep -zvE '^dvc\.lock$|^reports/.*/metrics\.json$') |
   (cd "$repo" && xargs -0 -r cp --parents -t "$dest" 2>/dev/null || true)
 cd "$dest"
 [ -n "$params" ] && cp "$repo/$params" params.yaml

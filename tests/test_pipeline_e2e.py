@@ -291,7 +291,9 @@ def git(repo: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
 def test_push_then_a_fresh_clone_gets_the_artifacts_pulls_everything_and_runs_nothing(ci_repo, tmp_path):
     repo, env, _ = ci_repo
     run(repo, env, "dvc", "remote", "add", "-d", "store", str(tmp_path / "remote"))
-    git(repo, env, "add", "dvc.lock", ".dvc/config")
+    # results land as the reference run's do: dvc.lock and the metrics DVC keeps in git (cache: false)
+    git(repo, env, "add", "dvc.lock", ".dvc/config", "reports")
+    assert len(git(repo, env, "diff", "--cached", "--name-only", "--", "reports").stdout.split()) == 2 * len(GAN_NAMES) + 2
     git(repo, env, "commit", "-qm", "CI-scale results")
     ident = {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
              for what, value in (("NAME", "ganflow"), ("EMAIL", "ganflow@localhost"))}
@@ -373,10 +375,12 @@ def test_exp_run_with_new_lr_reruns_train_and_evaluate_only(ci_repo):
     metrics = data["metrics"]
     for gan in GAN_NAMES:
         assert "d_acc_fake" in metrics[f"reports/{gan}/eval/metrics.json"]["data"]
-    # the per-GAN summary reads any experiment, and differs from the workspace's (another lr)
+    # the per-GAN summary reads any experiment, or a commit: the baseline's differs (another lr)
     summary = run(repo, env, "ganflow", "results", "--exp", "lr4e-4").stdout
     assert all(f"\n{gan} (train" in summary for gan in GAN_NAMES), summary
-    assert summary != run(repo, env, "ganflow", "results").stdout
+    baseline = run(repo, env, "git", "rev-parse", "HEAD").stdout.strip()
+    assert summary == run(repo, env, "ganflow", "results").stdout  # exp run leaves its results here
+    assert summary != run(repo, env, "ganflow", "results", "--exp", baseline[:10]).stdout
 
 
 def test_plots_show_renders_every_gan(ci_repo):
