@@ -18,11 +18,17 @@ Writes, under ``--out``: ``<gan>.json`` (every evaluation of every run, the mach
 params), ``time_to_quality.json`` / ``.md`` (per GAN and recipe: quality at the budget, mean
 over seeds; CPU-minutes to reach each target and the tutorial's quality at its budget) and
 ``<gan>.png`` (selection score vs CPU-minutes, every run) and ``<gan>-<recipe>-seed<k>.png``
-(each run's kept generator: samples from the train stage's fixed latents). A finished run is kept in
-``<gan>.json``; rerunning skips it (a killed benchmark resumes run by run).
+(each run's kept generator: samples from the train stage's fixed latents; ``-<B>min`` before
+``-seed`` for a budget other than the GAN's target budget). A finished run is kept in
+``<gan>.json`` with its budget, beside the other budgets' runs; rerunning skips it (a killed
+benchmark resumes run by run). Runs of different budgets are summarized apart (one table row
+per GAN, recipe and budget) and drawn together (``<gan>.png``, the longer budgets solid). A
+run's recipe is named by what it trained: ``ganflow`` at width 1, ``ganflow-w<W>`` otherwise
+(so ``ganflow`` on a params file whose width is 0.5 is recorded as ``ganflow-w0.5``).
 
     python -m benchmarks.time_to_quality --gans sine,curve --seeds 1
     python -m benchmarks.time_to_quality --gans mnist_dcgan --budget 15 --seeds 2
+    python -m benchmarks.time_to_quality --gans mnist_dcgan --recipes tutorial,ganflow --budget 60
 
 Needs ``data/<gan>/train.npz`` (``dvc repro prepare@<gan>``) and, for the image GANs, the
 evaluation classifier (``dvc repro classifier@mnist`` / ``classifier@cifar10``, or
@@ -125,6 +131,32 @@ def recipe_width(recipe: str, params_width: dict) -> tuple[str, dict]:
     return base, {"g": float(params_width.get("g", 1.0)), "d": float(params_width.get("d", 1.0))}
 
 
+def label(recipe: str, width: dict) -> str:
+    """The name a run is recorded under: what it trained, whatever the params file's width was."""
+    base, _, _ = recipe.partition("-w")
+    if base == "tutorial":
+        return base
+    g, d = float(width.get("g", 1.0)), float(width.get("d", 1.0))
+    if g == d == 1.0:
+        return base
+    return f"{base}-w{g:g}" if g == d else f"{base}-wg{g:g}-wd{d:g}"
+
+
+def load_runs(path: Path) -> list[dict]:
+    """Every finished run in ``<gan>.json``, named by :func:`label` (runs recorded before widths
+    were a recipe trained at width 1)."""
+    runs = json.loads(path.read_text())["runs"] if path.exists() else []
+    for r in runs:
+        r.setdefault("width", {"g": 1.0, "d": 1.0})
+        r["recipe"] = label(r["recipe"], r["width"])
+    return runs
+
+
+def png_name(gan: str, recipe: str, seed: int, budget_s: float) -> str:
+    budget = "" if math.isclose(budget_s, 60 * BUDGET_MIN[gan]) else f"-{budget_s / 60:g}min"
+    return f"{gan}-{recipe}{budget}-seed{seed}.png"
+
+
 def _met(value: float, rule: tuple, floor: dict, name: str) -> bool:
     return bool(met(value, rule, floor.get(name)))
 
@@ -182,13 +214,15 @@ def plot(gan: str, runs: list[dict], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     colors = {"tutorial": "tab:red", "ganflow": "tab:blue", "ganflow-w0.5": "tab:green", "ganflow-w0.75": "tab:olive",
               "ganflow-w1.5": "tab:purple"}
+    longest = max(r["budget_s"] for r in runs)
     for r in runs:
         t = [h["train_s"] / 60 for h in r["history"]]
         s = [h["score"] for h in r["history"]]
         if r["recipe"] != "tutorial":
             s = list(np.minimum.accumulate(s))  # the kept (best-so-far) generator
         kept = "last G" if r["recipe"] == "tutorial" else "kept G: best so far"
-        ax.plot(t, s, color=colors.get(r["recipe"], "gray"), alpha=0.8, label=f"{r['recipe']} seed {r['seed']} ({kept})")
+        ax.plot(t, s, color=colors.get(r["recipe"], "gray"), alpha=0.8, ls="-" if r["budget_s"] == longest else "--",
+                label=f"{r['recipe']} seed {r['seed']}, {r['budget_s'] / 60:g} min ({kept})")
     floor_score = sum(abs(runs[0]["floor"].get(n, 0) - ideal) / unit for n, ideal, unit in _selection(gan))
     ax.axhline(floor_score, color="k", ls=":", label="real-data floor")
     ax.set(xlabel="CPU-minutes of training (2 cores)", ylabel=_figure_name(gan), title=f"{gan}: quality vs CPU time")
@@ -215,7 +249,7 @@ def markdown(summary: dict, system: dict) -> str:
              f"{' '.join(system.get('cpu_flags', []))}); {system.get('date')}; TF {system.get('tensorflow')}.", "",
              "| GAN | recipe | budget (min) | seeds | selection score at budget | headline figures at budget "
              "| min to all targets | min to tutorial's quality at budget |", "|---|---|---|---|---|---|---|---|"]
-    for gan, s in summary.items():
+    for gan, s in ((gan, s) for gan, per_budget in summary.items() for s in per_budget):
         for recipe in sorted((r for r in s if isinstance(s[r], dict) and "seeds" in s[r]),
                              key=lambda r: (r != "tutorial", r)):
             m = s[recipe]["mean_at_budget"]
@@ -250,33 +284,38 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     summary_path = args.out / "time_to_quality.json"
     summary = json.loads(summary_path.read_text())["gans"] if summary_path.exists() else {}
+    summary = {g: v if isinstance(v, list) else [v] for g, v in summary.items()}  # one budget each, before
     system = None
     for gan in args.gans.split(","):
         budget_s = 60 * (args.budget or BUDGET_MIN[gan])
         path = args.out / f"{gan}.json"
-        runs = json.loads(path.read_text())["runs"] if path.exists() else []
-        runs = [r for r in runs if math.isclose(r["budget_s"], budget_s)]
+        runs = load_runs(path)
+        widths = doc["pretrain"][gan].get("width", {})
         for recipe in args.recipes.split(","):
+            name = label(recipe, recipe_width(recipe, widths)[1])
             for seed in range(1, args.seeds + 1):
-                if any(r["recipe"] == recipe and r["seed"] == seed for r in runs):
+                if any(r["recipe"] == name and r["seed"] == seed and math.isclose(r["budget_s"], budget_s)
+                       for r in runs):
                     continue
-                print(f"time_to_quality: {gan} {recipe} seed {seed}, {budget_s / 60:.1f} CPU-minutes", flush=True)
+                print(f"time_to_quality: {gan} {name} seed {seed}, {budget_s / 60:.1f} CPU-minutes", flush=True)
                 with tempfile.NamedTemporaryFile(suffix=".json") as result:
                     subprocess.run([sys.executable, "-m", "benchmarks.time_to_quality", "--params", str(args.params),
                                     "--classifiers", str(args.classifiers),
                                     "--one", f"{gan}:{recipe}:{seed}:{budget_s}:{result.name}"], check=True)
-                    runs.append(json.loads(Path(result.name).read_text()))
-                    shutil.move(result.name + ".png", args.out / f"{gan}-{recipe}-seed{seed}.png")
+                    run = json.loads(Path(result.name).read_text())
+                    run["recipe"] = name
+                    runs.append(run)
+                    shutil.move(result.name + ".png", args.out / png_name(gan, name, seed, budget_s))
                 path.write_text(json.dumps({"runs": runs}, indent=1))
         if not runs:
             continue
         system = system or machine_info()  # after the runs: it starts TensorFlow
-        summary[gan] = summarize(gan, runs)
+        budgets = sorted({r["budget_s"] for r in runs})
+        summary[gan] = [summarize(gan, [r for r in runs if r["budget_s"] == b]) for b in budgets]
         plot(gan, runs, args.out / f"{gan}.png")
         summary_path.write_text(json.dumps({"system": system, "gans": summary}, indent=1))
         (args.out / "time_to_quality.md").write_text(markdown(summary, system))
         print((args.out / "time_to_quality.md").read_text())
-
 
 if __name__ == "__main__":
     main()
