@@ -24,7 +24,8 @@ over seeds; CPU-minutes to reach each target and the tutorial's quality at its b
 benchmark resumes run by run). Runs of different budgets are summarized apart (one table row
 per GAN, recipe and budget) and drawn together (``<gan>.png``, the longer budgets solid). A
 run's recipe is named by what it trained: ``ganflow`` at width 1, ``ganflow-w<W>`` otherwise
-(so ``ganflow`` on a params file whose width is 0.5 is recorded as ``ganflow-w0.5``).
+(so ``ganflow`` on a params file whose width is 0.5 is recorded as ``ganflow-w0.5``); a
+``-bf16`` suffix trains in ``mixed_bfloat16`` (refused on a CPU without native bf16).
 
     python -m benchmarks.time_to_quality --gans sine,curve --seeds 1
     python -m benchmarks.time_to_quality --gans mnist_dcgan --budget 15 --seeds 2
@@ -98,6 +99,8 @@ def run_one(gan: str, recipe: str, seed: int, doc: dict, budget_s: float, classi
     doc = json.loads(json.dumps(doc))
     base, width = recipe_width(recipe, doc["pretrain"][gan].get("width", {}))
     doc["train"][gan] = recipe_block(doc["train"][gan], gan, base, seed)
+    if precision := recipe_precision(recipe):
+        doc["train"][gan]["precision"] = precision
     params = params_from(doc, Path("params.yaml"), "train", gan)
     spec = get_spec(gan)
     x = spec.to_model(load_prepared(gan, Path("data") / gan / "train.npz"))
@@ -122,8 +125,9 @@ def run_one(gan: str, recipe: str, seed: int, doc: dict, budget_s: float, classi
 
 def recipe_width(recipe: str, params_width: dict) -> tuple[str, dict]:
     """``tutorial`` (width 1), ``ganflow`` (pretrain.<gan>.width of the params file) or
-    ``ganflow-w<W>`` (ganflow's recipe, G and D at width W): (base recipe, {g, d})."""
-    base, _, w = recipe.partition("-w")
+    ``ganflow-w<W>`` (ganflow's recipe, G and D at width W), each optionally ``-bf16``
+    (precision mixed_bfloat16): (base recipe, {g, d})."""
+    base, _, w = recipe.removesuffix("-bf16").partition("-w")
     if base == "tutorial":
         return base, {"g": 1.0, "d": 1.0}
     if w:
@@ -131,15 +135,29 @@ def recipe_width(recipe: str, params_width: dict) -> tuple[str, dict]:
     return base, {"g": float(params_width.get("g", 1.0)), "d": float(params_width.get("d", 1.0))}
 
 
+def recipe_precision(recipe: str) -> str | None:
+    """``mixed_bfloat16`` for a ``-bf16`` recipe (only where the CPU has native bf16), else None
+    (the params file's precision)."""
+    if not recipe.endswith("-bf16"):
+        return None
+    from ganflow.runtime import native_bf16
+
+    if not native_bf16():
+        raise SystemExit(f"error: recipe {recipe}: this CPU has no native bf16 (no avx512_bf16 or amx_bf16 "
+                         "in /proc/cpuinfo): it would time oneDNN's float32 emulation")
+    return "mixed_bfloat16"
+
+
 def label(recipe: str, width: dict) -> str:
     """The name a run is recorded under: what it trained, whatever the params file's width was."""
-    base, _, _ = recipe.partition("-w")
+    bf16 = "-bf16" if recipe.endswith("-bf16") else ""
+    base, _, _ = recipe.removesuffix("-bf16").partition("-w")
     if base == "tutorial":
-        return base
+        return base + bf16
     g, d = float(width.get("g", 1.0)), float(width.get("d", 1.0))
     if g == d == 1.0:
-        return base
-    return f"{base}-w{g:g}" if g == d else f"{base}-wg{g:g}-wd{d:g}"
+        return base + bf16
+    return (f"{base}-w{g:g}" if g == d else f"{base}-wg{g:g}-wd{d:g}") + bf16
 
 
 def load_runs(path: Path) -> list[dict]:
@@ -213,7 +231,7 @@ def plot(gan: str, runs: list[dict], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 4))
     colors = {"tutorial": "tab:red", "ganflow": "tab:blue", "ganflow-w0.5": "tab:green", "ganflow-w0.75": "tab:olive",
-              "ganflow-w1.5": "tab:purple"}
+              "ganflow-w1.5": "tab:purple", "ganflow-w0.5-bf16": "tab:cyan", "ganflow-bf16": "tab:brown"}
     longest = max(r["budget_s"] for r in runs)
     for r in runs:
         t = [h["train_s"] / 60 for h in r["history"]]
@@ -292,6 +310,7 @@ def main() -> None:
         runs = load_runs(path)
         widths = doc["pretrain"][gan].get("width", {})
         for recipe in args.recipes.split(","):
+            recipe_precision(recipe)  # a -bf16 recipe without native bf16 stops here, before any run
             name = label(recipe, recipe_width(recipe, widths)[1])
             for seed in range(1, args.seeds + 1):
                 if any(r["recipe"] == name and r["seed"] == seed and math.isclose(r["budget_s"], budget_s)
