@@ -14,8 +14,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
-# Split sizes (train, test) of a fake mirror that params.ci.yaml fits in: MNIST 4,096 training
-# and 512 held-out digits; 1,000 training and 200 held-out ships (a tenth of CIFAR-10 each).
+# Split sizes (train, test) of a fake mirror that params.ci.yaml fits in: MNIST 6,000 / 1,000
+# digits; CIFAR-10 12,000 / 3,000 images, of which 1,200 / 300 ships (a tenth are each class).
 CI_MIRROR = {"mnist": (6000, 1000), "cifar10": (12000, 3000)}
 
 
