@@ -123,22 +123,29 @@ def run_one(gan: str, recipe: str, seed: int, doc: dict, budget_s: float, classi
             "eval_s": trained.quality_time_s, "history": trained.quality_history}
 
 
-def recipe_width(recipe: str, params_width: dict) -> tuple[str, dict]:
-    """``tutorial`` (width 1), ``ganflow`` (pretrain.<gan>.width of the params file) or
-    ``ganflow-w<W>`` (ganflow's recipe, G and D at width W), each optionally ``-bf16``
-    (precision mixed_bfloat16): (base recipe, {g, d})."""
+def parse(recipe: str) -> tuple[str, float | None, bool]:
+    """``tutorial``, ``ganflow`` or ``ganflow-w<W>``, each optionally ``-bf16``:
+    (base recipe, width W or None, bf16)."""
+    bf16 = recipe.endswith("-bf16")
     base, _, w = recipe.removesuffix("-bf16").partition("-w")
+    return base, float(w) if w else None, bf16
+
+
+def recipe_width(recipe: str, params_width: dict) -> tuple[str, dict]:
+    """(base recipe, {g, d}): width 1 for ``tutorial``, W for ``ganflow-w<W>``, else
+    pretrain.<gan>.width of the params file."""
+    base, w, _ = parse(recipe)
     if base == "tutorial":
         return base, {"g": 1.0, "d": 1.0}
-    if w:
-        return base, {"g": float(w), "d": float(w)}
+    if w is not None:
+        return base, {"g": w, "d": w}
     return base, {"g": float(params_width.get("g", 1.0)), "d": float(params_width.get("d", 1.0))}
 
 
 def recipe_precision(recipe: str) -> str | None:
     """``mixed_bfloat16`` for a ``-bf16`` recipe (only where the CPU has native bf16), else None
     (the params file's precision)."""
-    if not recipe.endswith("-bf16"):
+    if not parse(recipe)[2]:
         return None
     from ganflow.runtime import native_bf16
 
@@ -150,14 +157,12 @@ def recipe_precision(recipe: str) -> str | None:
 
 def label(recipe: str, width: dict) -> str:
     """The name a run is recorded under: what it trained, whatever the params file's width was."""
-    bf16 = "-bf16" if recipe.endswith("-bf16") else ""
-    base, _, _ = recipe.removesuffix("-bf16").partition("-w")
-    if base == "tutorial":
-        return base + bf16
+    base, _, bf16 = parse(recipe)
+    suffix = "-bf16" if bf16 else ""
     g, d = float(width.get("g", 1.0)), float(width.get("d", 1.0))
-    if g == d == 1.0:
-        return base + bf16
-    return (f"{base}-w{g:g}" if g == d else f"{base}-wg{g:g}-wd{d:g}") + bf16
+    if base == "tutorial" or g == d == 1.0:
+        return base + suffix
+    return (f"{base}-w{g:g}" if g == d else f"{base}-wg{g:g}-wd{d:g}") + suffix
 
 
 def load_runs(path: Path) -> list[dict]:
@@ -302,7 +307,6 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     summary_path = args.out / "time_to_quality.json"
     summary = json.loads(summary_path.read_text())["gans"] if summary_path.exists() else {}
-    summary = {g: v if isinstance(v, list) else [v] for g, v in summary.items()}  # one budget each, before
     system = None
     for gan in args.gans.split(","):
         budget_s = 60 * (args.budget or BUDGET_MIN[gan])
