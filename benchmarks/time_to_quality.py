@@ -39,6 +39,7 @@ evaluation classifier (``dvc repro classifier@mnist`` / ``classifier@cifar10``, 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import shutil
@@ -119,8 +120,35 @@ def run_one(gan: str, recipe: str, seed: int, doc: dict, budget_s: float, classi
         plots.save(plots.samples(spec.kind, shown, real, f"{gan}: {recipe} recipe, seed {seed}, "
                                  f"{budget_s / 60:.3g} CPU-min"), png)
     return {"gan": gan, "recipe": recipe, "seed": seed, "budget_s": budget_s, "floor": quality.floor, "width": width,
+            "classifier": classifier_record(classifiers, gan),
             "params": params.gan.model_dump(), "steps": trained.steps_run, "wall_s": trained.wall_time_s,
             "eval_s": trained.quality_time_s, "history": trained.quality_history}
+
+
+def classifier_record(classifiers: Path, gan: str) -> dict | None:
+    """Which evaluation classifier measured a run: its file's sha256 and, for the pipeline's
+    (``models/classifier``), its test accuracy. FCD and scores from different classifiers are not
+    comparable: :func:`main` refuses to mix them in one ``<gan>.json``."""
+    if gan not in DATASET:
+        return None
+    path = classifiers / f"{DATASET[gan]}.keras"
+    record = {"sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    metrics = Path("reports/classifier") / DATASET[gan] / "metrics.json"
+    if classifiers.resolve() == Path("models/classifier").resolve() and metrics.exists():
+        record["test_accuracy"] = json.loads(metrics.read_text()).get("test_accuracy")
+    return record
+
+
+def check_classifier(path: Path, runs: list[dict], record: dict | None) -> None:
+    """Stop before any run when ``<gan>.json`` holds runs measured with another classifier (runs
+    recorded before classifiers were: unknown, taken as another)."""
+    if record is None or not runs:
+        return
+    other = [r for r in runs if (r.get("classifier") or {}).get("sha256") != record["sha256"]]
+    if other:
+        raise SystemExit(f"error: {path}: {len(other)} run(s) were measured with another (or an unrecorded) "
+                         f"evaluation classifier than {record['sha256'][:12]}: their figures are not comparable; "
+                         "pass another --out")
 
 
 def parse(recipe: str) -> tuple[str, float | None, bool]:
@@ -320,6 +348,7 @@ def main() -> None:
                 if any(r["recipe"] == name and r["seed"] == seed and math.isclose(r["budget_s"], budget_s)
                        for r in runs):
                     continue
+                check_classifier(path, runs, classifier_record(args.classifiers, gan))
                 print(f"time_to_quality: {gan} {name} seed {seed}, {budget_s / 60:.1f} CPU-minutes", flush=True)
                 with tempfile.NamedTemporaryFile(suffix=".json") as result:
                     subprocess.run([sys.executable, "-m", "benchmarks.time_to_quality", "--params", str(args.params),
