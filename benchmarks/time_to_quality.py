@@ -25,11 +25,15 @@ benchmark resumes run by run). Runs of different budgets are summarized apart (o
 per GAN, recipe and budget) and drawn together (``<gan>.png``, the longer budgets solid). A
 run's recipe is named by what it trained: ``ganflow`` at width 1, ``ganflow-w<W>`` otherwise
 (so ``ganflow`` on a params file whose width is 0.5 is recorded as ``ganflow-w0.5``); a
-``-bf16`` suffix trains in ``mixed_bfloat16`` (refused on a CPU without native bf16).
+``-bf16`` suffix trains in ``mixed_bfloat16`` (refused on a CPU without native bf16). An
+ablation runs a variant params file under a tag: ``--params my.yaml --tag ema0.99_noaug`` records
+``ganflow+ema0.99_noaug`` (each run keeps its train params, so the variant is on record).
 
     python -m benchmarks.time_to_quality --gans sine,curve --seeds 1
     python -m benchmarks.time_to_quality --gans mnist_dcgan --budget 15 --seeds 2
     python -m benchmarks.time_to_quality --gans mnist_dcgan --recipes tutorial,ganflow --budget 60
+    python -m benchmarks.time_to_quality --gans cifar_ship --recipes ganflow --budget 20 \
+        --params variant.yaml --tag noaug
 
 Needs ``data/<gan>/train.npz`` (``dvc repro prepare@<gan>``) and, for the image GANs, the
 evaluation classifier (``dvc repro classifier@mnist`` / ``classifier@cifar10``, or
@@ -42,6 +46,7 @@ import argparse
 import hashlib
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -153,7 +158,8 @@ def check_classifier(path: Path, runs: list[dict], record: dict | None) -> None:
 
 def parse(recipe: str) -> tuple[str, float | None, bool]:
     """``tutorial``, ``ganflow`` or ``ganflow-w<W>``, each optionally ``-bf16``:
-    (base recipe, width W or None, bf16)."""
+    (base recipe, width W or None, bf16); a ``+<tag>`` after it is ignored."""
+    recipe = recipe.partition("+")[0]
     bf16 = recipe.endswith("-bf16")
     base, _, w = recipe.removesuffix("-bf16").partition("-w")
     return base, float(w) if w else None, bf16
@@ -183,10 +189,20 @@ def recipe_precision(recipe: str) -> str | None:
     return "mixed_bfloat16"
 
 
+def tag_name(tag: str) -> str:
+    """A variant's tag: letters, digits, dots and underscores (it ends file names, and ``-`` would
+    read as a width or bf16 suffix)."""
+    if not re.fullmatch(r"[A-Za-z0-9._]+", tag):
+        raise argparse.ArgumentTypeError(f"{tag!r}: use letters, digits, '.' and '_' only")
+    return tag
+
+
 def label(recipe: str, width: dict) -> str:
-    """The name a run is recorded under: what it trained, whatever the params file's width was."""
+    """The name a run is recorded under: what it trained, whatever the params file's width was
+    (a ``+<tag>`` stays at the end)."""
     base, _, bf16 = parse(recipe)
-    suffix = "-bf16" if bf16 else ""
+    tag = "".join(recipe.partition("+")[1:])
+    suffix = ("-bf16" if bf16 else "") + tag
     g, d = float(width.get("g", 1.0)), float(width.get("d", 1.0))
     if base == "tutorial" or g == d == 1.0:
         return base + suffix
@@ -322,6 +338,7 @@ def main() -> None:
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--classifiers", type=Path, default=Path("models/classifier"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/time_to_quality"))
+    parser.add_argument("--tag", type=tag_name, help="record the runs as <recipe>+TAG (a variant --params file)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # GAN:RECIPE:SEED:BUDGET_S:OUT, in a child
     args = parser.parse_args()
     doc = yaml.safe_load(args.params.read_text())
@@ -343,7 +360,7 @@ def main() -> None:
         widths = doc["pretrain"][gan].get("width", {})
         for recipe in args.recipes.split(","):
             recipe_precision(recipe)  # a -bf16 recipe without native bf16 stops here, before any run
-            name = label(recipe, recipe_width(recipe, widths)[1])
+            name = label(recipe + (f"+{args.tag}" if args.tag else ""), recipe_width(recipe, widths)[1])
             for seed in range(1, args.seeds + 1):
                 if any(r["recipe"] == name and r["seed"] == seed and math.isclose(r["budget_s"], budget_s)
                        for r in runs):

@@ -30,3 +30,22 @@ def test_runs_from_another_or_an_unrecorded_classifier_stop_the_benchmark(tmp_pa
                  [{"classifier": dict(mine)}, {"classifier": None}]):
         with pytest.raises(SystemExit, match="cifar_ship.json: 1 run.*another --out"):
             check_classifier(path, runs, mine)
+
+
+def test_run_labels_name_width_precision_and_a_variant_tag():
+    import argparse
+
+    from benchmarks.time_to_quality import label, parse, recipe_width, tag_name
+
+    assert label("ganflow", {"g": 1.0, "d": 1.0}) == "ganflow"
+    assert label("ganflow", {"g": 0.5, "d": 0.5}) == "ganflow-w0.5"
+    assert label("ganflow-w0.5-bf16+noaug", {"g": 0.5, "d": 0.5}) == "ganflow-w0.5-bf16+noaug"
+    assert label("tutorial+ema0.99", {"g": 0.5, "d": 0.5}) == "tutorial+ema0.99"
+    # a recorded label parses back to what it trained: the tag changes neither width nor precision
+    assert parse("ganflow-w0.5-bf16+noaug") == ("ganflow", 0.5, True)
+    assert recipe_width("ganflow+noaug", {"g": 0.5, "d": 0.5}) == ("ganflow", {"g": 0.5, "d": 0.5})
+    assert label(label("ganflow+x", {"g": 0.5, "d": 0.5}), {"g": 0.5, "d": 0.5}) == "ganflow-w0.5+x"
+    assert tag_name("ema0.99_noaug") == "ema0.99_noaug"
+    for bad in ("no-aug", "a/b", ""):
+        with pytest.raises(argparse.ArgumentTypeError):
+            tag_name(bad)
