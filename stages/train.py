@@ -40,7 +40,7 @@ def main() -> None:
     strategy = runtime.distribution_strategy(params.strategy)  # before any other TF work
     if params.gan.precision == "mixed_bfloat16" and device.startswith("CPU") and not runtime.native_bf16():
         print(f"train {args.gan}: warning: this CPU has no native bfloat16 (no avx512_bf16/amx_bf16 in "
-              f"/proc/cpuinfo): mixed_bfloat16 is emulated and slower than float32")
+              f"/proc/cpuinfo, or ONEDNN_MAX_CPU_ISA below them): mixed_bfloat16 is emulated and slower than float32")
     if params.strategy != "default" or params.gan.precision != "float32":
         print(f"train {args.gan}: {params.strategy} strategy, {strategy.num_replicas_in_sync} "
               f"replica(s); {params.gan.precision}")

@@ -41,9 +41,11 @@ def test_a_stage_process_runs_one_op_at_a_time_when_deterministic():
     assert out == ["0", "0"]
 
 
-def test_native_bf16_reads_the_cpu_flags(tmp_path):
+def test_native_bf16_reads_the_cpu_flags(tmp_path, monkeypatch):
     from ganflow.runtime import native_bf16
 
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
     zen3 = tmp_path / "zen3"
     zen3.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n")
     zen4 = tmp_path / "zen4"
@@ -52,3 +54,11 @@ def test_native_bf16_reads_the_cpu_flags(tmp_path):
     spr.write_text("flags\t\t: avx2 amx_bf16 amx_tile\n")
     assert not native_bf16(str(zen3)) and native_bf16(str(zen4)) and native_bf16(str(spr))
     assert not native_bf16(str(tmp_path / "missing"))
+    # oneDNN capped below bf16 (as when emulating a Zen 3's kernels) emulates it: not native
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert not native_bf16(str(zen4)) and not native_bf16(str(spr))
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx512_core_bf16")
+    assert native_bf16(str(zen4)) and not native_bf16(str(zen3))
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    monkeypatch.setenv("DNNL_MAX_CPU_ISA", "AVX512_CORE")
+    assert not native_bf16(str(zen4))

@@ -131,6 +131,20 @@ def test_a_non_chief_worker_opens_no_dvclive_and_leaves_no_files(monkeypatch, tm
     assert trained.steps_run == 20 and not trained.chief
     assert not (tmp_path / "live").exists() and list((tmp_path / "tmp").glob("ganflow-*")) == []
 
+    # a worker whose training fails (after its first samples are written) removes its folder too
+    fit = loop.GAN.fit
+
+    def broken(self, *args, **kwargs):
+        fit(self, *args, **dict(kwargs, epochs=kwargs["initial_epoch"] + 1))
+        assert list((tmp_path / "tmp").glob("ganflow-*/*"))  # the folder holds samples now
+        raise RuntimeError("lost the cluster")
+
+    monkeypatch.setattr(loop.GAN, "fit", broken)
+    with pytest.raises(RuntimeError, match="lost the cluster"):
+        loop.train_adversarial(spec, train, lambda: (spec.build_generator(), spec.build_discriminator()),
+                               curve_points(np.random.default_rng(0), 512)["x"], str(tmp_path / "live"))
+    assert list((tmp_path / "tmp").glob("ganflow-*")) == []
+
 
 @needs_16_bit_kernels
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])

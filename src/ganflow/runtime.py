@@ -8,9 +8,8 @@ one op at a time, so a CPU run at a fixed thread count is bitwise reproducible.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -124,16 +123,23 @@ def is_chief(strategy) -> bool:
     return bool(getattr(strategy.extended, "should_checkpoint", True))
 
 
+# oneDNN's ISA caps (ONEDNN_MAX_CPU_ISA, or DNNL_MAX_CPU_ISA) at which it still runs bf16 natively
+BF16_ISAS = {"AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX512_CORE_AMX", "AVX512_CORE_AMX_FP16",
+             "AVX10_1_512", "AVX10_1_512_AMX", "AVX10_1_512_AMX_FP16", "ALL"}
+
+
 def native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
-    """Whether this CPU computes bfloat16 natively: Linux lists ``avx512_bf16`` or ``amx_bf16``
-    among its flags (Intel Cooper Lake / Sapphire Rapids on, AMD Zen 4 on). Without them
-    (e.g. Zen 3: AVX2 only) oneDNN emulates bf16 in float32, slower than float32 itself."""
+    """Whether oneDNN computes bfloat16 natively here: Linux lists ``avx512_bf16`` or ``amx_bf16``
+    among the CPU's flags (Intel Cooper Lake / Sapphire Rapids on, AMD Zen 4 on) and no
+    ``ONEDNN_MAX_CPU_ISA`` caps oneDNN below them. Otherwise (e.g. Zen 3: AVX2 only) oneDNN
+    emulates bf16 in float32, slower than float32 itself."""
+    cap = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "ALL").upper()
     try:
         text = Path(cpuinfo).read_text()
     except OSError:
         return False
     flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    return bool({"avx512_bf16", "amx_bf16"} & set(flags))
+    return bool({"avx512_bf16", "amx_bf16"} & set(flags)) and cap in BF16_ISAS
 
 
 def set_precision(model, name: str) -> None:

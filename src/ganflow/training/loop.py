@@ -8,6 +8,7 @@ on non-finite losses, and show progress.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
 import tempfile
@@ -22,15 +23,15 @@ import tensorflow as tf
 from dvclive import Live
 
 from ganflow import runtime
-from ganflow.training.checkpoint import Checkpoint, CheckpointWriter
+from ganflow.data.batches import real_batches
 from ganflow.data.io import save_npz
-from ganflow.training.ema import AveragedGenerator
 from ganflow.errors import UserError
 from ganflow.models import GanSpec
-from ganflow.training.monitor import BestGenerator, QualityMonitor
 from ganflow.progress import Progress
 from ganflow.sampling import SAMPLES_DIR, fixed_latents, generate
-from ganflow.data.batches import real_batches
+from ganflow.training.checkpoint import Checkpoint, CheckpointWriter
+from ganflow.training.ema import AveragedGenerator
+from ganflow.training.monitor import BestGenerator, QualityMonitor
 from ganflow.training.optimizers import make_optimizer
 from ganflow.training.step import GAN, DiscriminatorPretrainer, Recipe
 
@@ -229,42 +230,43 @@ def train_adversarial(spec: GanSpec, train, networks: Callable[[], tuple[keras.M
     best = BestGenerator(averaged.model) if monitored else None
     extra = best.variables if best else []
     chief = runtime.is_chief(strategy)
-    if not chief:
-        live_dir, checkpoint = tempfile.mkdtemp(prefix="ganflow-worker-"), None
-    start = checkpoint.restore(gan, live_dir, extra) if checkpoint else 0
-    if start == 0:
-        shutil.rmtree(live_dir, ignore_errors=True)
-    else:
-        print(f"train {spec.name}: resuming from the checkpoint at step {start}")
-    data = real_batches(x, params.batch_size, params.seed, start, params.steps)
-    shown = averaged.sync if gan.ema is not None else (lambda: gan.generator)
-    log = (Live(live_dir, resume=start > 0, dvcyaml=None, save_dvc_exp=False, report=None) if chief
-           else WorkerLog())
-    with log as live:
-        callbacks = [
-            LiveLogger(live, spec.name, params.log_every),
-            SampleWriter(Path(live_dir) / SAMPLES_DIR, spec, shown, fixed_latents(spec, params.seed),
-                         params.sample_every, params.log_every, params.steps),
-            Progress(f"train {spec.name}", params.steps, start, params.log_every),
-        ]
-        if monitored:
-            z_eval = spec.latents(quality.n, params.seed + 2)
-            monitor = QualityMonitor(live, averaged, quality, best,
-                                     lambda g: generate(spec, g, z_eval, unit=False),
-                                     params.eval_every, params.log_every, params.steps, params.patience,
-                                     budget_s)
-            callbacks.insert(0, monitor)
-            live.summary["quality_floor"] = quality.floor
-        if checkpoint:
-            callbacks.append(CheckpointWriter(checkpoint, live_dir, params.checkpoint_every,
-                                              params.log_every, params.steps, extra))
-        t0 = time.perf_counter()
-        history = gan.fit(data, epochs=params.steps // params.log_every, initial_epoch=start // params.log_every,
-                          steps_per_epoch=params.log_every, verbose=0, shuffle=False, callbacks=callbacks)
-        wall = time.perf_counter() - t0
-    steps_run = len(history.epoch) * params.log_every
-    if not chief:
-        shutil.rmtree(live_dir, ignore_errors=True)
+    with contextlib.ExitStack() as scratch:
+        if not chief:  # its temporary folder goes at the end, also when training fails
+            live_dir = scratch.enter_context(tempfile.TemporaryDirectory(prefix="ganflow-worker-",
+                                                                         ignore_cleanup_errors=True))
+            checkpoint = None
+        start = checkpoint.restore(gan, live_dir, extra) if checkpoint else 0
+        if start == 0:
+            shutil.rmtree(live_dir, ignore_errors=True)
+        else:
+            print(f"train {spec.name}: resuming from the checkpoint at step {start}")
+        data = real_batches(x, params.batch_size, params.seed, start, params.steps)
+        shown = averaged.sync if gan.ema is not None else (lambda: gan.generator)
+        log = (Live(live_dir, resume=start > 0, dvcyaml=None, save_dvc_exp=False, report=None) if chief
+               else WorkerLog())
+        with log as live:
+            callbacks = [
+                LiveLogger(live, spec.name, params.log_every),
+                SampleWriter(Path(live_dir) / SAMPLES_DIR, spec, shown, fixed_latents(spec, params.seed),
+                             params.sample_every, params.log_every, params.steps),
+                Progress(f"train {spec.name}", params.steps, start, params.log_every),
+            ]
+            if monitored:
+                z_eval = spec.latents(quality.n, params.seed + 2)
+                monitor = QualityMonitor(live, averaged, quality, best,
+                                         lambda g: generate(spec, g, z_eval, unit=False),
+                                         params.eval_every, params.log_every, params.steps, params.patience,
+                                         budget_s)
+                callbacks.insert(0, monitor)
+                live.summary["quality_floor"] = quality.floor
+            if checkpoint:
+                callbacks.append(CheckpointWriter(checkpoint, live_dir, params.checkpoint_every,
+                                                  params.log_every, params.steps, extra))
+            t0 = time.perf_counter()
+            history = gan.fit(data, epochs=params.steps // params.log_every, initial_epoch=start // params.log_every,
+                              steps_per_epoch=params.log_every, verbose=0, shuffle=False, callbacks=callbacks)
+            wall = time.perf_counter() - t0
+        steps_run = len(history.epoch) * params.log_every
     if checkpoint:
         checkpoint.complete(start + steps_run)
     generator = gan.generator
