@@ -281,6 +281,9 @@ def plot(gan: str, runs: list[dict], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     colors = {"tutorial": "tab:red", "ganflow": "tab:blue", "ganflow-w0.5": "tab:green", "ganflow-w0.75": "tab:olive",
               "ganflow-w1.5": "tab:purple", "ganflow-w0.5-bf16": "tab:cyan", "ganflow-bf16": "tab:brown"}
+    others = iter(["tab:orange", "tab:pink", "tab:gray", "tab:olive", "tab:cyan", "tab:brown"])
+    for recipe in sorted({r["recipe"] for r in runs} - set(colors)):  # tagged variants and the rest
+        colors[recipe] = next(others, "black")
     longest = max(r["budget_s"] for r in runs)
     for r in runs:
         t = [h["train_s"] / 60 for h in r["history"]]
@@ -288,7 +291,7 @@ def plot(gan: str, runs: list[dict], path: Path) -> None:
         if r["recipe"] != "tutorial":
             s = list(np.minimum.accumulate(s))  # the kept (best-so-far) generator
         kept = "last G" if r["recipe"] == "tutorial" else "kept G: best so far"
-        ax.plot(t, s, color=colors.get(r["recipe"], "gray"), alpha=0.8, ls="-" if r["budget_s"] == longest else "--",
+        ax.plot(t, s, color=colors[r["recipe"]], alpha=0.8, ls="-" if r["budget_s"] == longest else "--",
                 label=f"{r['recipe']} seed {r['seed']}, {r['budget_s'] / 60:g} min ({kept})")
     floor_score = sum(abs(runs[0]["floor"].get(n, 0) - ideal) / unit for n, ideal, unit in _selection(gan))
     ax.axhline(floor_score, color="k", ls=":", label="real-data floor")
@@ -360,7 +363,8 @@ def main() -> None:
         widths = doc["pretrain"][gan].get("width", {})
         for recipe in args.recipes.split(","):
             recipe_precision(recipe)  # a -bf16 recipe without native bf16 stops here, before any run
-            name = label(recipe + (f"+{args.tag}" if args.tag else ""), recipe_width(recipe, widths)[1])
+            tagged = recipe + (f"+{args.tag}" if args.tag else "")  # the child's samples name the variant
+            name = label(tagged, recipe_width(recipe, widths)[1])
             for seed in range(1, args.seeds + 1):
                 if any(r["recipe"] == name and r["seed"] == seed and math.isclose(r["budget_s"], budget_s)
                        for r in runs):
@@ -370,7 +374,7 @@ def main() -> None:
                 with tempfile.NamedTemporaryFile(suffix=".json") as result:
                     subprocess.run([sys.executable, "-m", "benchmarks.time_to_quality", "--params", str(args.params),
                                     "--classifiers", str(args.classifiers),
-                                    "--one", f"{gan}:{recipe}:{seed}:{budget_s}:{result.name}"], check=True)
+                                    "--one", f"{gan}:{tagged}:{seed}:{budget_s}:{result.name}"], check=True)
                     run = json.loads(Path(result.name).read_text())
                     run["recipe"] = name
                     runs.append(run)
