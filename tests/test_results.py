@@ -78,6 +78,10 @@ def test_markdown_names_commit_cpu_and_each_stage():
     md = results.markdown(results.rows({"sine": metrics(diversity=0.9, fit_rmse_mean=0.01, mul_w1=0.05)}), record)
     assert "`0123456789`" in md and "Some CPU, 2 cores (avx2)" in md and "**2 min**" in md
     assert "| `train@sine` | 120.0 |" in md and "| `sine` | diversity | 0.9 | 0.45 | >= 0.8 | yes |" in md
+    # a stage run with uncommitted changes keeps its mark in the short hash
+    record["stages"]["train@sine"]["commit"] = "f" * 40 + "-dirty"
+    md = results.markdown(results.rows({"sine": metrics(diversity=0.9, fit_rmse_mean=0.01, mul_w1=0.05)}), record)
+    assert "`ffffffffff-dirty`" in md
 
 
 def test_cpu_model_names_family_and_model(tmp_path):

@@ -111,7 +111,8 @@ def markdown(table: list[Row], record: dict) -> str:
     stages = record.get("stages", {})
     total = sum(s["wall_s"] for s in stages.values())
     cpus = sorted({s.get("cpu", "?") for s in stages.values()})
-    commits = ", ".join(f"`{c[:10]}`" for c in dict.fromkeys(s.get("commit", record.get("commit", "?"))
+    # a short hash, keeping the record's "-dirty" (a stage run with uncommitted changes)
+    commits = ", ".join(f"`{c[:10]}{c[40:]}`" for c in dict.fromkeys(s.get("commit", record.get("commit", "?"))
                                                                for s in stages.values()))
     out = [f"Reference run of `dvc repro` on params.yaml at commit {commits} "
            f"(finished {record.get('finished', '?')}), CPU: {'; '.join(cpus)}. "
