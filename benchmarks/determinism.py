@@ -2,6 +2,7 @@
 
     python -m benchmarks.determinism --gan cifar_ship [--runs 4] [--params params.ci.yaml]
         [--parallel 2] [--env ONEDNN_MAX_CPU_ISA=AVX2] [--intra-op-threads 1,2]
+        [--classifiers models/classifier]
 
 Prepares the data and pretrains once (in a temporary directory), then runs the train stage
 ``--runs`` times (``--parallel`` at a time, to vary the scheduling) on identical inputs and
@@ -9,6 +10,8 @@ loads every run's G and D. Prints, per run, the sha256 of both saved models and,
 variable that differs from run 1, its largest absolute difference. ``--intra-op-threads``
 repeats the runs at each listed thread count: runs at different counts are expected to differ
 (oneDNN partitions some reductions by thread count), runs at one count must not.
+An image GAN with in-training quality on (``eval_every``) measures it through its dataset's
+evaluation classifier in ``--classifiers`` (the pipeline's: ``dvc repro classifier``).
 Exit status 1 when two runs at one thread count differ: a reproduction of nondeterminism.
 """
 
@@ -46,6 +49,20 @@ def weights(run: Path) -> dict[str, np.ndarray]:
     return out
 
 
+def classifier_args(classifiers: Path, gan: str, eval_every: int) -> list[str]:
+    """The train stage's ``--classifier`` for an image GAN with in-training quality on (the
+    stage refuses to run without it), else nothing."""
+    from benchmarks.time_to_quality import DATASET
+
+    if not eval_every or gan not in DATASET:
+        return []
+    path = classifiers / f"{DATASET[gan]}.keras"
+    if not path.is_file():
+        raise SystemExit(f"--classifiers: no {path} (in-training quality of {gan} needs it; "
+                         f"dvc repro classifier@{DATASET[gan]} makes it)")
+    return ["--classifier", str(path)]
+
+
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
@@ -58,12 +75,15 @@ def main() -> None:
     parser.add_argument("--params", type=Path, default=ROOT / "params.ci.yaml")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for every stage process")
     parser.add_argument("--intra-op-threads", default="0", help="comma-separated train.<gan>.intra_op_threads")
+    parser.add_argument("--classifiers", type=Path, default=ROOT / "models" / "classifier",
+                        help="folder of the evaluation classifiers (<dataset>.keras) for in-training quality")
     args = parser.parse_args()
     env = {**os.environ, **dict(e.split("=", 1) for e in args.env)}
     work = Path(tempfile.mkdtemp(prefix="ganflow-determinism-"))
     doc = yaml.safe_load(args.params.read_text())
     print(f"{args.gan}: {args.runs} runs per thread setting, {args.parallel} at a time, params {args.params.name}, "
           f"env {' '.join(args.env) or '-'}; work dir {work}")
+    quality = classifier_args(args.classifiers, args.gan, doc["train"][args.gan].get("eval_every", 0))
     base = work / "params.yaml"
     base.write_text(yaml.safe_dump(doc))
     stage("prepare", args.gan, base, env, "--out", str(work / "data"))
@@ -80,7 +100,7 @@ def main() -> None:
         def train(i: int) -> Path:
             out = work / f"t{threads}-run{i}"
             stage("train", args.gan, params, env, "--data", str(work / "data/train.npz"), "--init", str(work / "init"),
-                  "--out", str(out), "--live", str(out / "live"), "--checkpoint", str(out / "checkpoint"))
+                  "--out", str(out), "--live", str(out / "live"), "--checkpoint", str(out / "checkpoint"), *quality)
             return out
 
         with ThreadPoolExecutor(args.parallel) as pool:
