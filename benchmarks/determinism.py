@@ -52,11 +52,11 @@ def weights(run: Path) -> dict[str, np.ndarray]:
 def classifier_args(classifiers: Path, gan: str, eval_every: int) -> list[str]:
     """The train stage's ``--classifier`` for an image GAN with in-training quality on (the
     stage refuses to run without it), else nothing."""
-    from benchmarks.time_to_quality import DATASET
+    from benchmarks.time_to_quality import DATASET, classifier_path
 
-    if not eval_every or gan not in DATASET:
+    path = classifier_path(classifiers, gan)
+    if not eval_every or path is None:
         return []
-    path = classifiers / f"{DATASET[gan]}.keras"
     if not path.is_file():
         raise SystemExit(f"--classifiers: no {path} (in-training quality of {gan} needs it; "
                          f"dvc repro classifier@{DATASET[gan]} makes it)")

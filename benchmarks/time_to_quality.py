@@ -111,7 +111,8 @@ def run_one(gan: str, recipe: str, seed: int, doc: dict, budget_s: float, classi
     spec = get_spec(gan)
     x = spec.to_model(load_prepared(gan, Path("data") / gan / "train.npz"))
     runtime.setup(seed, params.gan.deterministic, params.gan.intra_op_threads)
-    classifier = load_model(classifiers / f"{DATASET[gan]}.keras") if gan in DATASET else None
+    path = classifier_path(classifiers, gan)
+    classifier = load_model(path) if path else None
     quality = TrainingQuality(spec, x, params.gan.eval_samples, seed, classifier)
     with tempfile.TemporaryDirectory() as live:
         trained = train_adversarial(spec, params, lambda: (spec.build_generator(width["g"]),
@@ -130,13 +131,18 @@ def run_one(gan: str, recipe: str, seed: int, doc: dict, budget_s: float, classi
             "eval_s": trained.quality_time_s, "history": trained.quality_history}
 
 
+def classifier_path(classifiers: Path, gan: str) -> Path | None:
+    """The evaluation classifier of an image GAN's dataset in ``classifiers``; None for the curves."""
+    return classifiers / f"{DATASET[gan]}.keras" if gan in DATASET else None
+
+
 def classifier_record(classifiers: Path, gan: str) -> dict | None:
     """Which evaluation classifier measured a run: its file's sha256 and, for the pipeline's
     (``models/classifier``), its test accuracy. FCD and scores from different classifiers are not
     comparable: :func:`main` refuses to mix them in one ``<gan>.json``."""
-    if gan not in DATASET:
+    path = classifier_path(classifiers, gan)
+    if path is None:
         return None
-    path = classifiers / f"{DATASET[gan]}.keras"
     record = {"sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     metrics = Path("reports/classifier") / DATASET[gan] / "metrics.json"
     if classifiers.resolve() == Path("models/classifier").resolve() and metrics.exists():
