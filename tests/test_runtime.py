@@ -62,3 +62,32 @@ def test_native_bf16_reads_the_cpu_flags(tmp_path, monkeypatch):
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
     monkeypatch.setenv("DNNL_MAX_CPU_ISA", "AVX512_CORE")
     assert not native_bf16(str(zen4))
+
+
+# Three large tensors summed: ~290 MB live, above the ~200 MB at which Grappler's memory optimizer
+# rewrites the AddN into a temporary variable added to in arrival order (so the order of the
+# additions, and the sum's last bits, followed TensorFlow's scheduling: cifar_ship's trainings
+# diverged where it changed). TensorFlow's single-threaded executor refuses the rewritten graph
+# (a reference-typed edge), which shows whether the rewrite happened.
+SUM_PROBE = """
+import sys
+from ganflow import runtime
+runtime.setup(0, sys.argv[1] == "1")
+import tensorflow as tf
+x = tf.zeros([24_000_000])
+f = tf.function(lambda x: tf.add_n([tf.sin(x), tf.cos(x), tf.exp(x)]))
+try:
+    with tf.experimental.function_executor_type("SINGLE_THREADED_EXECUTOR"):
+        print("summed", float(f(x)[0]), runtime.sums_in_order())
+except tf.errors.UnimplementedError as error:
+    print("rewritten" if "reference-typed" in str(error) else error, runtime.sums_in_order())
+"""
+
+
+def test_a_deterministic_process_keeps_large_sums_in_a_fixed_order():
+    def run(deterministic: bool) -> list[str]:
+        return subprocess.run([sys.executable, "-c", SUM_PROBE, "1" if deterministic else "0"],
+                              capture_output=True, text=True, check=True).stdout.split()
+
+    assert run(True) == ["summed", "2.0", "True"]
+    assert run(False) == ["rewritten", "False"]  # TensorFlow's default: the order-dependent sum

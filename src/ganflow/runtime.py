@@ -44,6 +44,46 @@ def flush_denormals() -> bool:
     return libm.fesetenv(env) == 0
 
 
+def keep_sums_in_order() -> None:
+    """Turn off Grappler's memory optimizer for every ``tf.function`` this process calls.
+
+    Why: where a sum of tensors (``AddN``, e.g. a gradient with several contributions) holds more
+    than ~200 MB live, that optimizer rewrites it into a temporary variable that each input is
+    added to as it arrives, so the order of the additions follows the order in which TensorFlow
+    ran the inputs' producers. That order changes during a run: the executor times every op and,
+    after ~90 runs of a cheap one, starts running it inline instead of queueing it. Only
+    ``cifar_ship``'s step is large enough; there, trainings of the same code diverged in the last
+    bit at the step where that switch happened (steps 93-97 at params.yaml's scale), also at one
+    step per call and alone on the CPU, and a run resumed from a checkpoint left an
+    uninterrupted one (README "Reproducibility"). ``enable_op_determinism`` does not cover it.
+
+    TensorFlow has no public switch for this optimizer, so this sets it in the eager context's
+    base config (``tf.config.optimizer.set_experimental_options`` keeps it) and drops the calling
+    thread's cached function-call options; :func:`sums_in_order` reads back what calls use."""
+    from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
+    from tensorflow.python.eager import context
+
+    ctx = context.context()
+    ctx._initialize_physical_devices()  # imports a construction-time config first, once  # noqa: SLF001
+    config = config_pb2.ConfigProto()
+    if ctx._config is not None:  # noqa: SLF001
+        config.CopyFrom(ctx._config)  # noqa: SLF001
+    config.graph_options.rewrite_options.memory_optimization = rewriter_config_pb2.RewriterConfig.NO_MEM_OPT
+    ctx._config = config  # noqa: SLF001
+    ctx._thread_local_data.function_call_options = None  # recomputed from the config  # noqa: SLF001
+
+
+def sums_in_order() -> bool:
+    """Whether a ``tf.function`` called from this thread now runs with Grappler's memory
+    optimizer off (:func:`keep_sums_in_order`)."""
+    from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
+    from tensorflow.python.eager import context
+
+    config = config_pb2.ConfigProto()
+    config.ParseFromString(context.context().function_call_options.config_proto_serialized)
+    return config.graph_options.rewrite_options.memory_optimization == rewriter_config_pb2.RewriterConfig.NO_MEM_OPT
+
+
 def set_threads(intra_op: int, inter_op: int = 0) -> None:
     """TensorFlow's intra-op and inter-op thread counts (0 = its default, one per core); call
     before any TensorFlow work in the process. Once TensorFlow has started, a count can no
@@ -69,8 +109,9 @@ def setup(seed: int, deterministic: bool = True, intra_op_threads: int = 0) -> s
     """Seed everything from ``seed``; set the intra-op thread count (0 = TensorFlow's default);
     return a one-line description of the device in use.
 
-    ``deterministic`` (the default) enables op determinism and runs one op at a time (one
-    inter-op thread; each op still uses every intra-op thread). Why one: with TensorFlow's
+    ``deterministic`` (the default) enables op determinism, keeps gradient sums in a fixed order
+    (:func:`keep_sums_in_order`) and runs one op at a time (one inter-op thread; each op still
+    uses every intra-op thread). Why one: with TensorFlow's
     default of one inter-op thread per core, concurrently run ops made identical ``cifar_ship``
     trainings end with weights ~1e-8 apart (last-bit differences in nearly every kernel: 12
     CI-scale runs on an Intel Xeon, 3 at a time on 2 cores, gave 3 different models), and with
@@ -84,6 +125,7 @@ def setup(seed: int, deterministic: bool = True, intra_op_threads: int = 0) -> s
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+        keep_sums_in_order()
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         for gpu in gpus:
