@@ -23,7 +23,7 @@ over seeds; CPU-minutes to reach each target and the tutorial's quality at its b
 ``<gan>.json`` with its budget, beside the other budgets' runs; rerunning skips it (a killed
 benchmark resumes run by run). Runs of different budgets are summarized apart (one table row
 per GAN, recipe and budget) and drawn together (``<gan>.png``, the longer budgets solid). A
-run's recipe is named by what it trained: ``ganflow`` at width 1, ``ganflow-w<W>`` otherwise
+run's recipe is named by what it trained: ``ganflow`` at width 1, ``ganflow-w<W>`` otherwise (``ganflow-wg<G>-wd<D>`` when G and D differ)
 (so ``ganflow`` on a params file whose width is 0.5 is recorded as ``ganflow-w0.5``); a
 ``-bf16`` suffix trains in ``mixed_bfloat16`` (refused on a CPU without native bf16). An
 ablation runs a variant params file under a tag: ``--params my.yaml --tag ema0.99_noaug`` records
@@ -162,23 +162,29 @@ def check_classifier(path: Path, runs: list[dict], record: dict | None) -> None:
                          "pass another --out")
 
 
-def parse(recipe: str) -> tuple[str, float | None, bool]:
-    """``tutorial``, ``ganflow`` or ``ganflow-w<W>``, each optionally ``-bf16``:
-    (base recipe, width W or None, bf16); a ``+<tag>`` after it is ignored."""
+def parse(recipe: str) -> tuple[str, dict | None, bool]:
+    """``tutorial``, ``ganflow``, ``ganflow-w<W>`` or ``ganflow-wg<G>-wd<D>`` (the names
+    :func:`label` records), each optionally ``-bf16``: (base recipe, {g, d} or None, bf16); a
+    ``+<tag>`` after it is ignored."""
     recipe = recipe.partition("+")[0]
     bf16 = recipe.endswith("-bf16")
     base, _, w = recipe.removesuffix("-bf16").partition("-w")
-    return base, float(w) if w else None, bf16
+    if not w:
+        return base, None, bf16
+    g, sep, d = w.partition("-wd")
+    if sep:
+        return base, {"g": float(g.removeprefix("g")), "d": float(d)}, bf16
+    return base, {"g": float(w), "d": float(w)}, bf16
 
 
 def recipe_width(recipe: str, params_width: dict) -> tuple[str, dict]:
-    """(base recipe, {g, d}): width 1 for ``tutorial``, W for ``ganflow-w<W>``, else
-    pretrain.<gan>.width of the params file."""
+    """(base recipe, {g, d}): width 1 for ``tutorial``, the name's for ``ganflow-w<W>`` or
+    ``ganflow-wg<G>-wd<D>``, else pretrain.<gan>.width of the params file."""
     base, w, _ = parse(recipe)
     if base == "tutorial":
         return base, {"g": 1.0, "d": 1.0}
     if w is not None:
-        return base, {"g": w, "d": w}
+        return base, w
     return base, {"g": float(params_width.get("g", 1.0)), "d": float(params_width.get("d", 1.0))}
 
 

@@ -42,7 +42,13 @@ def test_run_labels_name_width_precision_and_a_variant_tag():
     assert label("ganflow-w0.5-bf16+noaug", {"g": 0.5, "d": 0.5}) == "ganflow-w0.5-bf16+noaug"
     assert label("tutorial+ema0.99", {"g": 0.5, "d": 0.5}) == "tutorial+ema0.99"
     # a recorded label parses back to what it trained: the tag changes neither width nor precision
-    assert parse("ganflow-w0.5-bf16+noaug") == ("ganflow", 0.5, True)
+    assert parse("ganflow-w0.5-bf16+noaug") == ("ganflow", {"g": 0.5, "d": 0.5}, True)
+    # G and D at different widths: the recorded name reads back (a rerun loads every recorded run)
+    asym = label("ganflow+wg4", {"g": 4.0, "d": 1.0})
+    assert asym == "ganflow-wg4-wd1+wg4"
+    assert parse(asym) == ("ganflow", {"g": 4.0, "d": 1.0}, False)
+    assert recipe_width(asym, {"g": 1.0, "d": 1.0}) == ("ganflow", {"g": 4.0, "d": 1.0})
+    assert label(asym, {"g": 4.0, "d": 1.0}) == asym
     assert recipe_width("ganflow+noaug", {"g": 0.5, "d": 0.5}) == ("ganflow", {"g": 0.5, "d": 0.5})
     assert label(label("ganflow+x", {"g": 0.5, "d": 0.5}), {"g": 0.5, "d": 0.5}) == "ganflow-w0.5+x"
     assert tag_name("ema0.99_noaug") == "ema0.99_noaug"
