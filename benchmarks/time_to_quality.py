@@ -23,8 +23,9 @@ over seeds; CPU-minutes to reach each target and the tutorial's quality at its b
 ``<gan>.json`` with its budget, beside the other budgets' runs; rerunning skips it (a killed
 benchmark resumes run by run). Runs of different budgets are summarized apart (one table row
 per GAN, recipe and budget) and drawn together (``<gan>.png``, the longer budgets solid). A
-run's recipe is named by what it trained: ``ganflow`` at width 1, ``ganflow-w<W>`` otherwise (``ganflow-wg<G>-wd<D>`` when G and D differ)
-(so ``ganflow`` on a params file whose width is 0.5 is recorded as ``ganflow-w0.5``); a
+run's recipe is named by what it trained: ``ganflow`` at width 1, ``ganflow-w<W>`` otherwise
+(``ganflow-wg<G>-wd<D>`` when G and D differ; so ``ganflow`` on a params file whose width is 0.5
+is recorded as ``ganflow-w0.5``); a
 ``-bf16`` suffix trains in ``mixed_bfloat16`` (refused on a CPU without native bf16). An
 ablation runs a variant params file under a tag: ``--params my.yaml --tag ema0.99_noaug`` records
 ``ganflow+ema0.99_noaug`` (each run keeps its train params, so the variant is on record).
