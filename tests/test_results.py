@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,9 +55,25 @@ def test_terminal_summary_has_each_gan_its_train_time_and_marks():
 def test_stage_times_from_dvc_output():
     lines = ["Running stage 'prepare@sine':\n", "> python stages/prepare.py\n", "progress\n",
              "Updating lock file 'dvc.lock'\n", "\n", "Stage 'pretrain@sine' didn't change, skipping\n",
-             "Running stage 'train@sine':\n", "Updating lock file 'dvc.lock'\n", "Running stage 'broken':\n"]
+             "Running stage 'train@sine':\n", "Updating lock file 'dvc.lock'\n", "Running stage 'broken':\n",
+             "ERROR: failed to reproduce 'broken': failed to run: python x, exited with 1\n"]
     clock = iter(range(0, 100, 2)).__next__  # 2 s a line
     assert list(runrecord.stage_times(lines, clock)) == [("prepare@sine", 6), ("train@sine", 2)]
+
+
+def test_stage_times_of_stages_that_reproduce_the_lock_exactly():
+    # outputs equal to dvc.lock's: DVC prints no "Updating lock file" for those stages
+    lines = ["Running stage 'prepare@sine':\n", "wrote\n", "\n",
+             "Stage 'prepare@curve' is cached - skipping run, checking out outputs\n",
+             "Running stage 'prepare@mnist':\n", "wrote\n", "Running stage 'pretrain@sine':\n", "step\n",
+             "Updating lock file 'dvc.lock'\n", "Running stage 'train@sine':\n", "step\n", "step\n"]
+    clock = iter(range(0, 100, 2)).__next__
+    assert list(runrecord.stage_times(lines, clock)) == [
+        ("prepare@sine", 6), ("prepare@mnist", 4), ("pretrain@sine", 4), ("train@sine", 6)]
+    # the last one counts only if the run ended well (killed or failed: no time)
+    clock = iter(range(0, 100, 2)).__next__
+    assert [s for s, _ in runrecord.stage_times(lines, clock, succeeded=lambda: False)] == [
+        "prepare@sine", "prepare@mnist", "pretrain@sine"]
 
 
 def test_readme_block_is_rewritten_and_checked(tmp_path):
@@ -127,6 +144,23 @@ def test_repro_records_each_stage_and_merges_reruns(tmp_path):
     again = json.loads((repo / "reports/run.json").read_text())
     assert again["stages"]["slow"] == before  # kept; only the rerun stage is updated
     assert again["stages"]["fast"]["finished"] >= before["finished"]
+
+
+def test_repro_times_a_fresh_machine_that_reproduces_the_lock(tmp_path):
+    # a fresh clone: dvc.lock committed, no cache, no outputs; the stages rebuild them exactly
+    repo = dvc_repo(tmp_path)
+    text = (repo / "dvc.yaml").read_text().replace("open('a').read()", "open('a').read() + 'b'")
+    (repo / "dvc.yaml").write_text(text)  # b's bytes differ from a's: not in the cache once a is back
+    assert ganflow(repo, "repro").returncode == 0
+    shutil.rmtree(repo / ".dvc/cache")
+    for name in ("a", "b", "reports/run.json"):
+        (repo / name).unlink()
+    proc = ganflow(repo, "repro")
+    assert proc.returncode == 0, proc.stderr
+    assert "Updating lock file" not in proc.stdout  # the case: DVC says nothing after each stage
+    record = json.loads((repo / "reports/run.json").read_text())
+    assert list(record["stages"]) == ["slow", "fast"]
+    assert 1.0 <= record["stages"]["slow"]["wall_s"] < 30
 
 
 def test_repro_fails_like_dvc_and_keeps_the_times_it_measured(tmp_path):

@@ -5,7 +5,9 @@
     ganflow repro --record docs/reference-run.json    # the committed reference run's record
 
 DVC's output passes through unchanged. A stage's time runs from DVC's "Running stage" line to
-its "Updating lock file" line (so DVC's own hashing of the outputs is included). The record
+its "Updating lock file" line (so DVC's own hashing of the outputs is included); a stage whose
+outputs come out exactly as dvc.lock has them (a fresh machine reproducing the committed run) gets
+no such line, and ends where DVC goes on to the next stage, or at the end of a run that succeeded. The record
 merges across runs: each stage keeps its latest time, with the CPU it ran on, so a run resumed
 after a kill, or spread over sessions, still has one time per stage. Times live outside the
 pipeline's outputs, which stay bitwise reproducible.
@@ -28,6 +30,10 @@ from ganflow.machine import cpu_label
 RECORD = Path("reports/run.json")
 RUNNING = re.compile(r"^Running stage '([^']+)'")
 LOCKED = re.compile(r"^Updating lock file")
+NEXT = re.compile(r"^Stage '[^']+' (is cached|didn't change)")  # DVC moved on to another stage
+FAILED = re.compile(r"^ERROR")
+
+
 def load_record(path: Path) -> dict:
     if not path.is_file():
         return {}
@@ -40,18 +46,25 @@ def load_record(path: Path) -> dict:
     return record
 
 
-def stage_times(lines, clock=time.monotonic, echo=None):
-    """(stage, seconds) for each stage DVC ran, read from its output ``lines`` as they come."""
+def stage_times(lines, clock=time.monotonic, echo=None, succeeded=lambda: True):
+    """(stage, seconds) for each stage DVC ran, read from its output ``lines`` as they come.
+
+    ``succeeded`` is asked at the end of the output whether the run ended well, for a last stage
+    that left dvc.lock as it was (and so printed nothing after its own output)."""
     current, start = None, 0.0
     for line in lines:
         if echo:
             echo(line)
         now = clock()
-        if (m := RUNNING.match(line)) is not None:
-            current, start = m.group(1), now
-        elif LOCKED.match(line) and current is not None:
+        if FAILED.match(line):
+            current = None  # a failed stage has no time
+        elif current is not None and (LOCKED.match(line) or RUNNING.match(line) or NEXT.match(line)):
             yield current, now - start
             current = None
+        if (m := RUNNING.match(line)) is not None:
+            current, start = m.group(1), now
+    if current is not None and succeeded():
+        yield current, clock() - start
 
 
 def _commit() -> str:
@@ -88,7 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro", *argv], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, bufsize=1,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    for stage, seconds in stage_times(proc.stdout, echo=lambda line: print(line, end="", flush=True)):
+    for stage, seconds in stage_times(proc.stdout, echo=lambda line: print(line, end="", flush=True),
+                                      succeeded=lambda: proc.wait() == 0):
         record.setdefault("stages", {})[stage] = {
             "wall_s": round(seconds, 1), "cpu": cpu, "commit": commit,
             "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
