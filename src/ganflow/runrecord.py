@@ -8,8 +8,8 @@ DVC's output passes through unchanged. A stage's time runs from DVC's "Running s
 its "Updating lock file" line (so DVC's own hashing of the outputs is included); a stage whose
 outputs come out exactly as dvc.lock has them (a fresh machine reproducing the committed run)
 gets no such line, and ends where DVC goes on to the next stage, or at the end of a run that
-succeeded. The record merges across runs: each stage keeps its latest time, with the CPU it ran on, so a run resumed
-after a kill, or spread over sessions, still has one time per stage. Times live outside the
+succeeded. The record merges across runs: each stage keeps its latest time, with the CPU it ran
+on, so a run resumed after a kill, or spread over sessions, still has one time per stage. Times live outside the
 pipeline's outputs, which stay bitwise reproducible.
 """
 
