@@ -99,6 +99,11 @@ def test_markdown_names_commit_cpu_and_each_stage():
     record["stages"]["train@sine"]["commit"] = "f" * 40 + "-dirty"
     md = results.markdown(results.rows({"sine": metrics(diversity=0.9, fit_rmse_mean=0.01, mul_w1=0.05)}), record)
     assert "`ffffffffff-dirty`" in md
+    # a time entered by hand (e.g. a stage resumed after a kill: its parts added) says so beside it
+    record["stages"]["train@sine"]["note"] = "741 s to a checkpoint + 1,846 s resumed"
+    md = results.markdown(results.rows({"sine": metrics(diversity=0.9, fit_rmse_mean=0.01, mul_w1=0.05)}), record)
+    assert "| `train@sine` | 120.0 | 741 s to a checkpoint + 1,846 s resumed |" in md
+    assert "| `evaluate@sine` | 30.0 |  |" in md
 
 
 def test_cpu_model_names_family_and_model(tmp_path):

@@ -120,8 +120,12 @@ def markdown(table: list[Row], record: dict) -> str:
            "| GAN | figure | value | real-data floor | target | met |", "|---|---|---:|---:|---|---|"]
     out += [f"| `{r.gan}` | {r.figure} | {_num(r.value)} | {_num(r.floor)} | {r.target} | {_mark(r.ok)} |"
             for r in table]
-    out += ["", "| stage | wall s |", "|---|---:|"]
-    out += [f"| `{name}` | {s['wall_s']:.1f} |" for name, s in stages.items()]
+    if any("note" in s for s in stages.values()):  # a time not measured by `ganflow repro` says how it was
+        out += ["", "| stage | wall s | note |", "|---|---:|---|"]
+        out += [f"| `{name}` | {s['wall_s']:.1f} | {s.get('note', '')} |" for name, s in stages.items()]
+    else:
+        out += ["", "| stage | wall s |", "|---|---:|"]
+        out += [f"| `{name}` | {s['wall_s']:.1f} |" for name, s in stages.items()]
     return "\n".join(out)
 
 
