@@ -345,11 +345,20 @@ def markdown(summary: dict, system: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def seed_list(first: int, count: int) -> list[int]:
+    """The seeds a call runs: ``count`` of them from ``first`` (a second seed alone: 2, 1)."""
+    if first < 1 or count < 1:
+        raise SystemExit(f"--first-seed {first} --seeds {count}: both must be >= 1")
+    return list(range(first, first + count))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gans", default=",".join(BUDGET_MIN))
     parser.add_argument("--recipes", default="tutorial,ganflow")
     parser.add_argument("--seeds", type=int, default=1, help="seeds per recipe (1, 2, ...)")
+    parser.add_argument("--first-seed", type=int, default=1,
+                        help="the first of the --seeds seeds (e.g. 2: a second seed on a machine without the first)")
     parser.add_argument("--budget", type=float, help="CPU-minutes per run (default: each GAN's target budget)")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--classifiers", type=Path, default=Path("models/classifier"))
@@ -378,7 +387,7 @@ def main() -> None:
             recipe_precision(recipe)  # a -bf16 recipe without native bf16 stops here, before any run
             tagged = recipe + (f"+{args.tag}" if args.tag else "")  # the child's samples name the variant
             name = label(tagged, recipe_width(recipe, widths)[1])
-            for seed in range(1, args.seeds + 1):
+            for seed in seed_list(args.first_seed, args.seeds):
                 if any(r["recipe"] == name and r["seed"] == seed and math.isclose(r["budget_s"], budget_s)
                        for r in runs):
                     continue

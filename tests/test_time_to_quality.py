@@ -55,3 +55,13 @@ def test_run_labels_name_width_precision_and_a_variant_tag():
     for bad in ("no-aug", "a/b", ""):
         with pytest.raises(argparse.ArgumentTypeError):
             tag_name(bad)
+
+
+def test_seed_list_starts_where_asked():
+    from benchmarks.time_to_quality import seed_list
+
+    assert seed_list(1, 2) == [1, 2]
+    assert seed_list(2, 1) == [2]  # a second seed on a machine whose first is not comparable
+    for bad in ((0, 1), (2, 0)):
+        with pytest.raises(SystemExit, match="must be >= 1"):
+            seed_list(*bad)
