@@ -120,12 +120,10 @@ def markdown(table: list[Row], record: dict) -> str:
            "| GAN | figure | value | real-data floor | target | met |", "|---|---|---:|---:|---|---|"]
     out += [f"| `{r.gan}` | {r.figure} | {_num(r.value)} | {_num(r.floor)} | {r.target} | {_mark(r.ok)} |"
             for r in table]
-    if any("note" in s for s in stages.values()):  # a time not measured by `ganflow repro` says how it was
-        out += ["", "| stage | wall s | note |", "|---|---:|---|"]
-        out += [f"| `{name}` | {s['wall_s']:.1f} | {s.get('note', '')} |" for name, s in stages.items()]
-    else:
-        out += ["", "| stage | wall s |", "|---|---:|"]
-        out += [f"| `{name}` | {s['wall_s']:.1f} |" for name, s in stages.items()]
+    noted = any("note" in s for s in stages.values())  # a time not measured by `ganflow repro` says how
+    out += ["", "| stage | wall s |" + (" note |" if noted else ""), "|---|---:|" + ("---|" if noted else "")]
+    out += [f"| `{name}` | {s['wall_s']:.1f} |" + (f" {s.get('note', '')} |" if noted else "")
+            for name, s in stages.items()]
     return "\n".join(out)
 
 
