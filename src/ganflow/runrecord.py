@@ -9,8 +9,10 @@ its "Updating lock file" line (so DVC's own hashing of the outputs is included);
 outputs come out exactly as dvc.lock has them (a fresh machine reproducing the committed run)
 gets no such line, and ends where DVC goes on to the next stage, or at the end of a run that
 succeeded. The record merges across runs: each stage keeps its latest time, with the CPU it ran
-on, so a run resumed after a kill, or spread over sessions, still has one time per stage. Times
-live outside the pipeline's outputs, which stay bitwise reproducible.
+on, so a run spread over sessions still has one time per stage. A stage killed and resumed keeps
+only its resumed part's time (a killed stage gets none); the whole is entered by hand with a
+"note" saying how, which `ganflow results` shows beside it. Times live outside the pipeline's
+outputs, which stay bitwise reproducible.
 """
 
 from __future__ import annotations
